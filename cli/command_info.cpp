@@ -1,0 +1,93 @@
+#include <torch/torch.h>
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli/command.hpp"
+#include "core/checkpoint/checkpoint.hpp"
+#include "core/config/config_loader.hpp"
+#include "core/config/config_writer.hpp"
+#include "core/util/device.hpp"
+#include "core/util/version.hpp"
+
+namespace wsd::cli {
+namespace {
+
+std::string with_thousands(int64_t n) {
+  std::string digits = std::to_string(n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
+  return digits;
+}
+
+void print_build_info() {
+  std::cout << "wsdiff " << kVersion << "\n"
+            << "  libtorch        " << TORCH_VERSION << "\n"
+#ifdef WSD_WITH_CUDA
+            << "  cuda build      yes (NCCL backend)\n"
+#else
+            << "  cuda build      no\n"
+#endif
+#ifdef WSD_WITH_GLOO
+            << "  gloo backend    yes\n"
+#else
+            << "  gloo backend    no\n"
+#endif
+            << "  gpus visible    " << (cuda_usable() ? torch::cuda::device_count() : 0) << "\n"
+            << "  cpu threads     " << torch::get_num_threads() << "\n";
+}
+
+// The few settings a user checks first, read from the checkpoint's resolved config.
+void print_config_summary(const std::string& yaml) {
+  const Config cfg = parse_config(yaml, "checkpoint config");
+  std::cout << "  data            " << cfg.data.reader << " " << cfg.data.path << " ("
+            << cfg.data.image_size << "x" << cfg.data.image_size << "x" << cfg.data.channels
+            << ")\n"
+            << "  noise           " << cfg.noise.family << "\n"
+            << "  model           " << cfg.model.type << ", n_channels " << cfg.model.n_channels
+            << ", n_blocks " << cfg.model.n_blocks << "\n"
+            << "  train           batch " << cfg.train.batch_size << ", lr " << cfg.train.lr
+            << ", " << cfg.train.steps << " steps\n";
+}
+
+void print_checkpoint_info(const std::string& path) {
+  const CheckpointSummary s = inspect_checkpoint(path);
+  std::ostringstream dtypes;
+  for (size_t i = 0; i < s.dtypes.size(); ++i) dtypes << (i ? ", " : "") << s.dtypes[i];
+  std::cout << "checkpoint      " << path << "\n"
+            << "  format          " << kCheckpointFormat << " v" << s.format_version
+            << " (written by wsdiff " << s.wsdiff_version << " at " << s.created << ")\n"
+            << "  model type      " << s.model_info.type << ", parameterisation "
+            << s.model_info.parameterisation << ", score sign " << std::showpos
+            << s.model_info.score_sign << std::noshowpos << "\n"
+            << "  parameters      " << with_thousands(s.parameter_count) << " in "
+            << s.model_tensors << " tensors, dtype " << dtypes.str() << "\n"
+            << "  ema weights     " << (s.has_ema ? "yes" : "no") << "\n"
+            << "  optimizer state " << (s.has_optimizer ? "yes" : "no") << "\n"
+            << "  step            " << s.state.step << " (epoch " << s.state.epoch << ", "
+            << with_thousands(s.state.images_seen) << " images seen)\n";
+  if (!s.config_yaml.empty()) print_config_summary(s.config_yaml);
+}
+
+}  // namespace
+
+Command add_info_command(CLI::App& root, const GlobalOptions&) {
+  auto* app = root.add_subcommand(
+      "info", "Show build facts, summarise a checkpoint, or validate and print a resolved config");
+  auto checkpoint = std::make_shared<std::string>();
+  auto config = std::make_shared<ConfigOptions>();
+  app->add_option("checkpoint", *checkpoint, "checkpoint file (.h5) to summarise");
+  add_config_options(app, *config);
+  return {app, [=]() {
+            if (!checkpoint->empty()) {
+              print_checkpoint_info(*checkpoint);
+            } else if (!config->config_path.empty() || !config->overrides.empty()) {
+              std::cout << to_yaml(load_config(config->config_path, config->overrides));
+            } else {
+              print_build_info();
+            }
+            return 0;
+          }};
+}
+
+}  // namespace wsd::cli

@@ -1,0 +1,75 @@
+// The wsdiff executable: parses the command line and hands over to the libraries.
+#include <c10/util/Exception.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "core/config/config_error.hpp"
+#include "core/util/errors.hpp"
+#include "core/util/logging.hpp"
+#include "core/util/version.hpp"
+
+namespace {
+
+using wsd::ExitCode;
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+int fail(const std::string& prefix, const std::string& message, ExitCode code) {
+  std::cerr << prefix << first_line(message) << "\n";
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"wsdiff: Whitened Score diffusion priors for imaging inverse problems", "wsdiff"};
+  app.set_version_flag("--version", std::string("wsdiff ") + wsd::kVersion);
+  app.require_subcommand(1);
+  app.fallthrough();
+  wsd::cli::GlobalOptions global;
+  app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+
+  const std::vector<wsd::cli::Command> commands = {
+      wsd::cli::add_train_command(app, global),    wsd::cli::add_sample_command(app, global),
+      wsd::cli::add_noise_command(app, global),    wsd::cli::add_simulate_command(app, global),
+      wsd::cli::add_solve_command(app, global),    wsd::cli::add_eval_command(app, global),
+      wsd::cli::add_bench_command(app, global),    wsd::cli::add_info_command(app, global),
+      wsd::cli::add_import_command(app, global),   wsd::cli::add_predict_command(app, global),
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail("wsdiff: ", std::string(e.what()) + " (run 'wsdiff --help')", ExitCode::kUsageError);
+  }
+
+  for (const auto& command : commands) {
+    if (!command.app->parsed()) continue;
+    const std::string prefix = "wsdiff " + command.app->get_name() + ": error: ";
+    try {
+      wsd::init_logging({global.log_level, 0, 1});
+      return command.run();
+    } catch (const wsd::ConfigError& e) {
+      return fail(prefix, e.what(), ExitCode::kUsageError);
+    } catch (const wsd::InputError& e) {
+      return fail(prefix, e.what(), ExitCode::kUsageError);
+    } catch (const c10::Error& e) {
+      return fail(prefix, e.what_without_backtrace(), ExitCode::kRuntimeFailure);
+    } catch (const std::exception& e) {
+      return fail(prefix, e.what(), ExitCode::kRuntimeFailure);
+    }
+  }
+  return fail("wsdiff: ", "no subcommand given (run 'wsdiff --help')", ExitCode::kUsageError);
+}

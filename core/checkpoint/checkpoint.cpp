@@ -1,0 +1,214 @@
+#include "core/checkpoint/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "core/io/h5_file.hpp"
+#include "core/util/errors.hpp"
+#include "core/util/version.hpp"
+
+namespace wsd {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_state_dict(h5::File& file, const std::string& group, const StateDict& dict) {
+  for (const auto& [name, tensor] : dict) file.write_tensor(group + "/" + name, tensor);
+  file.set_attr(group, "count", static_cast<int64_t>(dict.size()));
+}
+
+// Names below a group, descending into sub-groups ("param/exp_avg").
+void collect_datasets(const h5::File& file, const std::string& group, const std::string& prefix,
+                      std::vector<std::string>& out) {
+  for (const auto& name : file.list(group)) {
+    const std::string full = group + "/" + name;
+    if (file.is_group(full)) {
+      collect_datasets(file, full, prefix + name + "/", out);
+    } else {
+      out.push_back(prefix + name);
+    }
+  }
+}
+
+StateDict read_state_dict(const h5::File& file, const std::string& group) {
+  StateDict dict;
+  if (!file.exists(group)) return dict;
+  std::vector<std::string> names;
+  collect_datasets(file, group, "", names);
+  if (file.has_attr(group, "count") &&
+      file.attr_int(group, "count") != static_cast<int64_t>(names.size())) {
+    throw InputError("checkpoint '" + file.path() + "': group " + group + " holds " +
+                     std::to_string(names.size()) + " tensors, expected " +
+                     std::to_string(file.attr_int(group, "count")) + " (incomplete file)");
+  }
+  for (const auto& name : names) dict.emplace_back(name, file.read_tensor(group + "/" + name));
+  return dict;
+}
+
+void sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void check_format(const h5::File& file) {
+  if (!file.has_attr("/", "format") || file.attr_string("/", "format") != kCheckpointFormat) {
+    throw InputError("'" + file.path() + "' is an HDF5 file but not a wsdiff checkpoint");
+  }
+  const int64_t version = file.attr_int("/", "format_version");
+  if (version > kCheckpointFormatVersion) {
+    throw InputError("checkpoint '" + file.path() + "' has format version " +
+                     std::to_string(version) + "; this wsdiff reads up to " +
+                     std::to_string(kCheckpointFormatVersion));
+  }
+}
+
+ModelInfo read_model_info(const h5::File& file) {
+  ModelInfo info;
+  if (!file.exists("/model")) return info;
+  if (file.has_attr("/model", "type")) info.type = file.attr_string("/model", "type");
+  if (file.has_attr("/model", "parameterisation")) {
+    info.parameterisation = file.attr_string("/model", "parameterisation");
+  }
+  if (file.has_attr("/model", "score_sign")) info.score_sign = file.attr_int("/model", "score_sign");
+  return info;
+}
+
+TrainState read_train_state(const h5::File& file, bool with_rng) {
+  TrainState state;
+  const std::string g = "/train_state";
+  if (!file.exists(g)) return state;
+  state.step = file.attr_int(g, "step");
+  state.epoch = file.attr_int(g, "epoch");
+  state.data_position = file.attr_int(g, "data_position");
+  state.images_seen = file.attr_int(g, "images_seen");
+  if (with_rng && file.exists(g + "/rng")) {
+    const int64_t ranks = file.attr_int(g, "ranks");
+    for (int64_t r = 0; r < ranks; ++r) {
+      state.rng_states.push_back(file.read_bytes(g + "/rng/rank_" + std::to_string(r)));
+    }
+  }
+  return state;
+}
+
+template <typename Fn>
+auto with_input_errors(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const h5::H5Error& e) {
+    throw InputError(std::string("cannot read checkpoint: ") + e.what());
+  }
+}
+
+}  // namespace
+
+void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    h5::File file = h5::File::create(tmp);
+    file.set_attr("/", "format", std::string(kCheckpointFormat));
+    file.set_attr("/", "format_version", kCheckpointFormatVersion);
+    file.set_attr("/", "wsdiff_version", std::string(kVersion));
+    file.set_attr("/", "created", utc_now());
+    file.set_attr("/", "config", checkpoint.config_yaml);
+
+    write_state_dict(file, "/model", checkpoint.model);
+    file.set_attr("/model", "type", checkpoint.model_info.type);
+    file.set_attr("/model", "parameterisation", checkpoint.model_info.parameterisation);
+    file.set_attr("/model", "score_sign", checkpoint.model_info.score_sign);
+    if (!checkpoint.ema.empty()) write_state_dict(file, "/ema", checkpoint.ema);
+    if (!checkpoint.optimizer.empty()) write_state_dict(file, "/optimizer", checkpoint.optimizer);
+
+    const TrainState& s = checkpoint.state;
+    const std::string g = "/train_state";
+    file.set_attr(g, "step", s.step);
+    file.set_attr(g, "epoch", s.epoch);
+    file.set_attr(g, "data_position", s.data_position);
+    file.set_attr(g, "images_seen", s.images_seen);
+    file.set_attr(g, "ranks", static_cast<int64_t>(s.rng_states.size()));
+    for (size_t r = 0; r < s.rng_states.size(); ++r) {
+      file.write_bytes(g + "/rng/rank_" + std::to_string(r), s.rng_states[r]);
+    }
+    // The marker is written last: a file without it was not finished.
+    file.set_attr("/", "complete", static_cast<int64_t>(1));
+    file.flush();
+  }
+  sync_path(tmp, O_RDONLY);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot move checkpoint into place at '" + path + "': " + why);
+  }
+  sync_path(target.has_parent_path() ? target.parent_path().string() : ".", O_RDONLY | O_DIRECTORY);
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  return with_input_errors([&] {
+    const h5::File file = h5::File::open_read(path);
+    check_format(file);
+    if (!file.has_attr("/", "complete")) {
+      throw InputError("checkpoint '" + path + "' was not completely written");
+    }
+    Checkpoint checkpoint;
+    checkpoint.config_yaml = file.attr_string("/", "config");
+    checkpoint.model_info = read_model_info(file);
+    checkpoint.model = read_state_dict(file, "/model");
+    checkpoint.ema = read_state_dict(file, "/ema");
+    checkpoint.optimizer = read_state_dict(file, "/optimizer");
+    checkpoint.state = read_train_state(file, /*with_rng=*/true);
+    return checkpoint;
+  });
+}
+
+CheckpointSummary inspect_checkpoint(const std::string& path) {
+  return with_input_errors([&] {
+    const h5::File file = h5::File::open_read(path);
+    check_format(file);
+    if (!file.has_attr("/", "complete")) {
+      throw InputError("checkpoint '" + path + "' was not completely written");
+    }
+    CheckpointSummary summary;
+    summary.format_version = file.attr_int("/", "format_version");
+    summary.wsdiff_version = file.attr_string("/", "wsdiff_version");
+    summary.created = file.attr_string("/", "created");
+    summary.config_yaml = file.attr_string("/", "config");
+    summary.model_info = read_model_info(file);
+    summary.state = read_train_state(file, /*with_rng=*/false);
+    summary.has_ema = file.exists("/ema");
+    summary.has_optimizer = file.exists("/optimizer");
+    // Reading every tensor also proves the file is intact, which is what `info` is asked for.
+    std::set<std::string> dtypes;
+    for (const auto& [name, tensor] : read_state_dict(file, "/model")) {
+      summary.parameter_count += tensor.numel();
+      dtypes.insert(c10::toString(tensor.scalar_type()));
+      ++summary.model_tensors;
+    }
+    summary.dtypes.assign(dtypes.begin(), dtypes.end());
+    return summary;
+  });
+}
+
+}  // namespace wsd

@@ -1,0 +1,255 @@
+#pragma once
+
+// Enumerations used by the config structs, each with exactly one table of its YAML spellings.
+// The tables drive parsing, writing and error messages, so adding an enumerator means adding one
+// line here and nothing else in the config module.
+
+#include <array>
+#include <optional>
+#include <ostream>
+#include <string_view>
+#include <type_traits>
+
+namespace wsd {
+
+enum class DataReader { kIdx, kCifar10, kFolder, kHdf5 };
+enum class DataSplit { kTrain, kTest };
+enum class BadSamplePolicy { kError, kSkip };
+
+enum class NoiseFamily { kWhite, kGrf, kPowerLaw, kMixture };
+enum class GrfSampling { kUniform, kLogUniform };
+enum class ChannelMode { kGray, kPerChannel };
+enum class NoiseNormalisation { kUnitVariance, kKernelSum };
+
+enum class ModelType { kDdpmUnet, kUnet, kGaussian };
+enum class ProcessType { kDiffusion, kFlow };
+enum class Parameterisation { kNoise, kWs };
+enum class NoiseSchedule { kVp, kCosine };
+
+enum class OptimizerType { kAdam, kAdamW };
+enum class LrSchedule { kConstant, kCosine };
+enum class Precision { kFp32, kBf16 };
+enum class DeviceKind { kAuto, kCpu, kCuda };
+
+enum class SamplerMethod { kEuler, kHeun, kExponential, kSde };
+enum class LikelihoodType { kNone, kWs, kJalal, kDps };
+enum class LambdaSchedule { kConstant, kLinear };
+
+enum class OperatorType {
+  kIdentity,
+  kGaussianBlur,
+  kBoxBlur,
+  kMotionBlur,
+  kDownsample,
+  kInpaint,
+  kLaplace,
+  kIdt
+};
+enum class Boundary { kCircular, kZero };
+
+enum class EvalMethod { kWsPrior, kConventionalPrior, kGaussianPrior, kWiener, kTikhonov };
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+
+template <class E>
+struct EnumEntry {
+  E value;
+  std::string_view name;
+};
+
+// Specialised once per enum; kValues lists every enumerator with its config spelling.
+template <class E>
+struct EnumTraits;
+
+template <>
+struct EnumTraits<DataReader> {
+  static constexpr std::array<EnumEntry<DataReader>, 4> kValues{{{DataReader::kIdx, "idx"},
+                                                                 {DataReader::kCifar10, "cifar10"},
+                                                                 {DataReader::kFolder, "folder"},
+                                                                 {DataReader::kHdf5, "hdf5"}}};
+};
+
+template <>
+struct EnumTraits<DataSplit> {
+  static constexpr std::array<EnumEntry<DataSplit>, 2> kValues{
+      {{DataSplit::kTrain, "train"}, {DataSplit::kTest, "test"}}};
+};
+
+template <>
+struct EnumTraits<BadSamplePolicy> {
+  static constexpr std::array<EnumEntry<BadSamplePolicy>, 2> kValues{
+      {{BadSamplePolicy::kError, "error"}, {BadSamplePolicy::kSkip, "skip"}}};
+};
+
+template <>
+struct EnumTraits<NoiseFamily> {
+  static constexpr std::array<EnumEntry<NoiseFamily>, 4> kValues{
+      {{NoiseFamily::kWhite, "white"},
+       {NoiseFamily::kGrf, "grf"},
+       {NoiseFamily::kPowerLaw, "power_law"},
+       {NoiseFamily::kMixture, "mixture"}}};
+};
+
+template <>
+struct EnumTraits<GrfSampling> {
+  static constexpr std::array<EnumEntry<GrfSampling>, 2> kValues{
+      {{GrfSampling::kUniform, "uniform"}, {GrfSampling::kLogUniform, "log_uniform"}}};
+};
+
+template <>
+struct EnumTraits<ChannelMode> {
+  static constexpr std::array<EnumEntry<ChannelMode>, 2> kValues{
+      {{ChannelMode::kGray, "gray"}, {ChannelMode::kPerChannel, "per_channel"}}};
+};
+
+template <>
+struct EnumTraits<NoiseNormalisation> {
+  static constexpr std::array<EnumEntry<NoiseNormalisation>, 2> kValues{
+      {{NoiseNormalisation::kUnitVariance, "unit_variance"},
+       {NoiseNormalisation::kKernelSum, "kernel_sum"}}};
+};
+
+template <>
+struct EnumTraits<ModelType> {
+  static constexpr std::array<EnumEntry<ModelType>, 3> kValues{
+      {{ModelType::kDdpmUnet, "ddpm_unet"},
+       {ModelType::kUnet, "unet"},
+       {ModelType::kGaussian, "gaussian"}}};
+};
+
+template <>
+struct EnumTraits<ProcessType> {
+  static constexpr std::array<EnumEntry<ProcessType>, 2> kValues{
+      {{ProcessType::kDiffusion, "diffusion"}, {ProcessType::kFlow, "flow"}}};
+};
+
+template <>
+struct EnumTraits<Parameterisation> {
+  static constexpr std::array<EnumEntry<Parameterisation>, 2> kValues{
+      {{Parameterisation::kNoise, "noise"}, {Parameterisation::kWs, "ws"}}};
+};
+
+template <>
+struct EnumTraits<NoiseSchedule> {
+  static constexpr std::array<EnumEntry<NoiseSchedule>, 2> kValues{
+      {{NoiseSchedule::kVp, "vp"}, {NoiseSchedule::kCosine, "cosine"}}};
+};
+
+template <>
+struct EnumTraits<OptimizerType> {
+  static constexpr std::array<EnumEntry<OptimizerType>, 2> kValues{
+      {{OptimizerType::kAdam, "adam"}, {OptimizerType::kAdamW, "adamw"}}};
+};
+
+template <>
+struct EnumTraits<LrSchedule> {
+  static constexpr std::array<EnumEntry<LrSchedule>, 2> kValues{
+      {{LrSchedule::kConstant, "constant"}, {LrSchedule::kCosine, "cosine"}}};
+};
+
+template <>
+struct EnumTraits<Precision> {
+  static constexpr std::array<EnumEntry<Precision>, 2> kValues{
+      {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}}};
+};
+
+template <>
+struct EnumTraits<DeviceKind> {
+  static constexpr std::array<EnumEntry<DeviceKind>, 3> kValues{
+      {{DeviceKind::kAuto, "auto"}, {DeviceKind::kCpu, "cpu"}, {DeviceKind::kCuda, "cuda"}}};
+};
+
+template <>
+struct EnumTraits<SamplerMethod> {
+  static constexpr std::array<EnumEntry<SamplerMethod>, 4> kValues{
+      {{SamplerMethod::kEuler, "euler"},
+       {SamplerMethod::kHeun, "heun"},
+       {SamplerMethod::kExponential, "exponential"},
+       {SamplerMethod::kSde, "sde"}}};
+};
+
+template <>
+struct EnumTraits<LikelihoodType> {
+  static constexpr std::array<EnumEntry<LikelihoodType>, 4> kValues{
+      {{LikelihoodType::kNone, "none"},
+       {LikelihoodType::kWs, "ws"},
+       {LikelihoodType::kJalal, "jalal"},
+       {LikelihoodType::kDps, "dps"}}};
+};
+
+template <>
+struct EnumTraits<LambdaSchedule> {
+  static constexpr std::array<EnumEntry<LambdaSchedule>, 2> kValues{
+      {{LambdaSchedule::kConstant, "constant"}, {LambdaSchedule::kLinear, "linear"}}};
+};
+
+template <>
+struct EnumTraits<OperatorType> {
+  static constexpr std::array<EnumEntry<OperatorType>, 8> kValues{
+      {{OperatorType::kIdentity, "identity"},
+       {OperatorType::kGaussianBlur, "gaussian_blur"},
+       {OperatorType::kBoxBlur, "box_blur"},
+       {OperatorType::kMotionBlur, "motion_blur"},
+       {OperatorType::kDownsample, "downsample"},
+       {OperatorType::kInpaint, "inpaint"},
+       {OperatorType::kLaplace, "laplace"},
+       {OperatorType::kIdt, "idt"}}};
+};
+
+template <>
+struct EnumTraits<Boundary> {
+  static constexpr std::array<EnumEntry<Boundary>, 2> kValues{
+      {{Boundary::kCircular, "circular"}, {Boundary::kZero, "zero"}}};
+};
+
+template <>
+struct EnumTraits<EvalMethod> {
+  static constexpr std::array<EnumEntry<EvalMethod>, 5> kValues{
+      {{EvalMethod::kWsPrior, "ws_prior"},
+       {EvalMethod::kConventionalPrior, "conventional_prior"},
+       {EvalMethod::kGaussianPrior, "gaussian_prior"},
+       {EvalMethod::kWiener, "wiener"},
+       {EvalMethod::kTikhonov, "tikhonov"}}};
+};
+
+template <>
+struct EnumTraits<LogLevel> {
+  static constexpr std::array<EnumEntry<LogLevel>, 5> kValues{{{LogLevel::kTrace, "trace"},
+                                                               {LogLevel::kDebug, "debug"},
+                                                               {LogLevel::kInfo, "info"},
+                                                               {LogLevel::kWarn, "warn"},
+                                                               {LogLevel::kError, "error"}}};
+};
+
+template <class E, class = void>
+struct IsConfigEnum : std::false_type {};
+template <class E>
+struct IsConfigEnum<E, std::void_t<decltype(EnumTraits<E>::kValues)>> : std::true_type {};
+template <class E>
+inline constexpr bool kIsConfigEnum = IsConfigEnum<E>::value;
+
+// The config spelling of an enumerator, e.g. enum_name(NoiseFamily::kPowerLaw) == "power_law".
+template <class E, std::enable_if_t<kIsConfigEnum<E>, int> = 0>
+constexpr std::string_view enum_name(E value) {
+  for (const auto& entry : EnumTraits<E>::kValues) {
+    if (entry.value == value) return entry.name;
+  }
+  return "<invalid>";  // Only reachable through a cast from an out-of-range integer.
+}
+
+// Inverse of enum_name; nullopt for a spelling that is not in the table.
+template <class E, std::enable_if_t<kIsConfigEnum<E>, int> = 0>
+constexpr std::optional<E> parse_enum(std::string_view name) {
+  for (const auto& entry : EnumTraits<E>::kValues) {
+    if (entry.name == name) return entry.value;
+  }
+  return std::nullopt;
+}
+
+// Streams the config spelling, so logs and messages read like the YAML the user wrote.
+template <class E, std::enable_if_t<kIsConfigEnum<E>, int> = 0>
+std::ostream& operator<<(std::ostream& out, E value) {
+  return out << enum_name(value);
+}
+
+}  // namespace wsd

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/config/config_error.hpp"
+#include "core/config/config_types.hpp"
+
+namespace wsd {
+
+// The built-in configuration: a small Fashion-MNIST WS-diffusion run. Always valid.
+Config default_config();
+
+// Reads `path` (or starts from defaults when `path` is empty), applies `overrides` in order, then
+// validates the result. Each override is "section.key=value" (nested: "task.noise.family=grf");
+// the value is read as YAML, so "model.ch_mults=[1,2]" sets a list. Throws ConfigError.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// As load_config, from YAML text; `source_name` labels positions in error messages.
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    const std::vector<std::string>& overrides = {});
+
+}  // namespace wsd

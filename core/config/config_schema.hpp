@@ -1,0 +1,285 @@
+#pragma once
+
+// The one table per config struct. Each Schema<T>::fields() names every key exactly once with its
+// member, doc string and validation rule; visitors (parser, validator, writer, key lister,
+// equality) walk these tables, so no code elsewhere repeats per-field logic. Schema<T>::check()
+// holds the rules that relate several fields of the same struct.
+//
+// Visitor protocol:
+//   v.field(key, &T::member, doc [, rule])   a leaf value
+//   v.section(key, &T::member, doc)          a nested struct with its own Schema
+
+#include <string>
+#include <string_view>
+
+#include "core/config/config_rules.hpp"
+#include "core/config/config_types.hpp"
+
+namespace wsd {
+
+template <class T>
+struct Schema;
+
+// "train" + "lr" -> "train.lr"; the root struct has an empty prefix.
+inline std::string join_key(std::string_view prefix, std::string_view key) {
+  if (prefix.empty()) return std::string(key);
+  std::string joined(prefix);
+  joined += '.';
+  joined += key;
+  return joined;
+}
+
+template <>
+struct Schema<DataConfig> {
+  using T = DataConfig;
+  template <class V>
+  static void fields(V& v) {
+    using namespace rules;
+    v.field("reader", &T::reader,
+            "dataset format: idx (MNIST files), cifar10 (binary), folder, hdf5");
+    v.field("path", &T::path, "dataset file or directory");
+    v.field("split", &T::split, "which split to read");
+    v.field("image_size", &T::image_size, "images are resized to this square size (px)",
+            at_least(8));
+    v.field("channels", &T::channels, "1 = grayscale, 3 = RGB", one_of({1, 3}));
+    v.field("random_flip", &T::random_flip, "random horizontal flips (augmentation)");
+    v.field("workers", &T::workers, "loader threads; 0 = load on the training thread", at_least(0));
+    v.field("prefetch", &T::prefetch, "batches prepared ahead per worker", at_least(1));
+    v.field("limit", &T::limit, "use only the first N samples; 0 = all", at_least(0));
+    v.field("on_bad_sample", &T::on_bad_sample, "unreadable sample: stop with an error or skip it");
+  }
+  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+};
+
+template <>
+struct Schema<NoiseConfig> {
+  using T = NoiseConfig;
+  template <class V>
+  static void fields(V& v) {
+    using namespace rules;
+    v.field("family", &T::family,
+            "white, grf (Gaussian random field), power_law, mixture (grf+white)");
+    v.field("grf_sigma_min", &T::grf_sigma_min, "smallest GRF correlation length (px)", above(0));
+    v.field("grf_sigma_max", &T::grf_sigma_max, "largest GRF correlation length (px)", above(0));
+    v.field("grf_sampling", &T::grf_sampling, "how sigma is drawn between min and max");
+    v.field("anisotropic", &T::anisotropic, "independent correlation lengths along the two axes");
+    v.field("rotate", &T::rotate, "random orientation of anisotropic kernels");
+    v.field("power_exponent", &T::power_exponent, "exponent a of the power-law spectrum 1/f^a",
+            at_least(0));
+    v.field("power_cutoff", &T::power_cutoff,
+            "frequency f0 (cycles/px) below which the power law is flat", above(0));
+    v.field("white_fraction", &T::white_fraction, "share of white noise in the mixture family",
+            between(inclusive(0), inclusive(1)));
+    v.field("channel_mode", &T::channel_mode,
+            "gray = one field for all channels, per_channel = independent");
+    v.field("normalisation", &T::normalisation,
+            "unit_variance = unit per-pixel variance, kernel_sum = kernel sums to 1");
+  }
+  static void check(const T& c, const rules::CrossCheck& out) {
+    if (c.grf_sigma_min > c.grf_sigma_max) {
+      out.fail({"grf_sigma_min", "grf_sigma_max"},
+               format_value(c.grf_sigma_min) + " is greater than " + out.key("grf_sigma_max") +
+                   " (" + format_value(c.grf_sigma_max) + ")");
+    }
+  }
+};
+
+template <>
+struct Schema<ModelConfig> {
+  using T = ModelConfig;
+  template <class V>
+  static void fields(V& v) {
+    using namespace rules;
+    v.field("type", &T::type, "ddpm_unet (authors' network), unet (small), gaussian (analytic)");
+    v.field("process", &T::process, "diffusion (VP SDE) or flow (interpolant)");
+    v.field("parameterisation", &T::parameterisation,
+            "network output: noise, or whitened score (ws)");
+    v.field("score_sign", &T::score_sign, "sign convention of the network output", one_of({-1, 1}));
+    v.field("image_channels", &T::image_channels, "channels the network sees", one_of({1, 3}));
+    v.field("image_size", &T::image_size, "side length the network sees (px)", at_least(8));
+    v.field("n_channels", &T::n_channels, "base width",
+            multiple_of(32, "GroupNorm uses 32 groups"));
+    v.field("ch_mults", &T::ch_mults, "width multiplier per resolution level",
+            non_empty_list(above(0)));
+    v.field("is_attn", &T::is_attn, "self-attention per resolution level (one per ch_mults)");
+    v.field("n_blocks", &T::n_blocks, "residual blocks per resolution level", at_least(1));
+    v.field("dropout", &T::dropout, "dropout in residual blocks",
+            between(inclusive(0), exclusive(1)));
+    v.field("schedule", &T::schedule, "noise schedule: vp (linear beta) or cosine");
+    v.field("beta_min", &T::beta_min, "VP schedule beta at t = 0", above(0));
+    v.field("beta_max", &T::beta_max, "VP schedule beta at t = 1", above(0));
+    v.field("t_eps", &T::t_eps, "smallest diffusion time; the score is singular at t = 0",
+            between(exclusive(0), inclusive(0.1)));
+  }
+  static void check(const T& c, const rules::CrossCheck& out) {
+    if (c.is_attn.size() != c.ch_mults.size()) {
+      out.fail({"is_attn", "ch_mults"}, "has " + std::to_string(c.is_attn.size()) +
+                                            " entries but " + out.key("ch_mults") + " has " +
+                                            std::to_string(c.ch_mults.size()) +
+                                            " (one attention flag per resolution level)");
+    }
+    if (c.beta_max <= c.beta_min) {
+      out.fail({"beta_max", "beta_min"}, format_value(c.beta_max) + " must be greater than " +
+                                             out.key("beta_min") + " (" + format_value(c.beta_min) +
+                                             ")");
+    }
+    // Every level but the last halves the resolution, so the image must survive that many halvings.
+    const bool is_unet = c.type == ModelType::kDdpmUnet || c.type == ModelType::kUnet;
+    const std::size_t halvings = c.ch_mults.empty() ? 0 : c.ch_mults.size() - 1;
+    if (is_unet && halvings < 30 && c.image_size % (1 << halvings) != 0) {
+      out.fail({"image_size", "ch_mults"}, std::to_string(c.image_size) + " is not divisible by " +
+                                               std::to_string(1 << halvings) + ", which the " +
+                                               std::to_string(c.ch_mults.size()) +
+                                               " resolution levels of " + out.key("ch_mults") +
+                                               " need");
+    }
+  }
+};
+
+template <>
+struct Schema<TrainConfig> {
+  using T = TrainConfig;
+  template <class V>
+  static void fields(V& v) {
+    using namespace rules;
+    v.field("steps", &T::steps, "optimizer steps", above(0));
+    v.field("batch_size", &T::batch_size, "images per step on each rank", above(0));
+    v.field("grad_accum", &T::grad_accum, "micro-batches accumulated per optimizer step",
+            at_least(1));
+    v.field("optimizer", &T::optimizer, "adam or adamw (decoupled weight decay)");
+    v.field("lr", &T::lr, "peak learning rate", above(0));
+    v.field("weight_decay", &T::weight_decay, "weight decay", at_least(0));
+    v.field("warmup_steps", &T::warmup_steps, "linear learning-rate warm-up", at_least(0));
+    v.field("lr_schedule", &T::lr_schedule, "after warm-up: constant, or cosine decay to 0");
+    v.field("ema_decay", &T::ema_decay, "decay of the weight EMA used for sampling",
+            between(inclusive(0), exclusive(1)));
+    v.field("grad_clip", &T::grad_clip, "max global gradient norm; 0 = off", at_least(0));
+    v.field("precision", &T::precision, "fp32, or bf16 autocast");
+    v.field("channels_last", &T::channels_last, "NHWC memory format (faster convs on GPUs)");
+    v.field("seed", &T::seed, "seed for initialisation, data order and noise");
+    v.field("device", &T::device, "auto = CUDA when available, else CPU");
+    v.field("log_every", &T::log_every, "steps between log lines; 0 = never", at_least(0));
+    v.field("validate_every", &T::validate_every, "steps between validations; 0 = never",
+            at_least(0));
+    v.field("sample_every", &T::sample_every, "steps between sample grids; 0 = never", at_least(0));
+    v.field("checkpoint_every", &T::checkpoint_every, "steps between checkpoints; 0 = never",
+            at_least(0));
+    v.field("keep_last", &T::keep_last, "checkpoints kept on disk", at_least(1));
+    v.field("max_skipped_steps", &T::max_skipped_steps,
+            "consecutive non-finite steps tolerated before aborting", at_least(1));
+    v.field("collective_timeout_s", &T::collective_timeout_s,
+            "seconds before a stuck multi-GPU collective aborts", above(0));
+  }
+  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+};
+
+template <>
+struct Schema<SamplerConfig> {
+  using T = SamplerConfig;
+  template <class V>
+  static void fields(V& v) {
+    using namespace rules;
+    v.field("method", &T::method, "reverse-time integrator");
+    v.field("steps", &T::steps, "integration steps", above(0));
+    v.field("likelihood", &T::likelihood,
+            "data-consistency term: none (unconditional), ws, jalal, dps");
+    v.field("lambda", &T::lambda, "weight of the likelihood term; auto = chosen by the sampler",
+            if_set(at_least(0)));
+    v.field("lambda_schedule", &T::lambda_schedule, "how the weight evolves over time");
+    v.field("batch_size", &T::batch_size, "images sampled in parallel", above(0));
+    v.field("seed", &T::seed, "seed for the initial noise and stochastic steps");
+    v.field("use_ema", &T::use_ema, "sample with the EMA weights");
+  }
+  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+};
+
+template <>
+struct Schema<TaskConfig> {
+  using T = TaskConfig;
+  template <class V>
+  static void fields(V& v) {
+    using namespace rules;
+    v.field("operator", &T::operator_name, "forward operator");
+    v.field("blur_sigma", &T::blur_sigma, "gaussian_blur: std (px)", above(0));
+    v.field("kernel_size", &T::kernel_size, "blur kernel side (px)", odd_at_least(1));
+    v.field("boundary", &T::boundary, "convolution boundary: circular (periodic) or zero");
+    v.field("motion_length", &T::motion_length, "motion_blur: length (px)", above(0));
+    v.field("motion_angle_deg", &T::motion_angle_deg,
+            "motion_blur: direction, degrees counter-clockwise from +x", finite());
+    v.field("downsample_factor", &T::downsample_factor, "downsample: factor per axis", at_least(1));
+    v.field("mask_fraction", &T::mask_fraction, "inpaint: fraction of pixels removed",
+            between(inclusive(0), inclusive(1)));
+    v.field("laplace_c", &T::laplace_c, "laplace: constant c of the operator", above(0));
+    v.field("pixel_size", &T::pixel_size, "idt: object-plane pixel size (um)", above(0));
+    v.field("wavelength", &T::wavelength, "idt: illumination wavelength (um)", above(0));
+    v.field("na", &T::na, "idt: objective numerical aperture", above(0));
+    v.field("led_grid", &T::led_grid, "idt: LEDs per side of the illumination grid", at_least(1));
+    v.field("absorption", &T::absorption, "idt: reconstruct absorption as well as phase");
+    v.field("noise_level", &T::noise_level, "measurement noise std (images in [-1, 1])",
+            at_least(0));
+    v.field("n_images", &T::n_images, "test images to reconstruct", above(0));
+    v.field("seed", &T::seed, "seed for test images, masks and measurement noise");
+    v.section("noise", &T::noise, "measurement noise family (same keys as the noise section)");
+  }
+  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+};
+
+template <>
+struct Schema<EvalConfig> {
+  using T = EvalConfig;
+  template <class V>
+  static void fields(V& v) {
+    using namespace rules;
+    v.field("methods", &T::methods, "reconstruction methods to compare",
+            non_empty_list(Any{}, /*unique=*/true));
+    v.field("n_images", &T::n_images, "test images per method", above(0));
+    v.field("checkpoint", &T::checkpoint, "WS-prior checkpoint; empty = latest of this run");
+    v.field("conventional_checkpoint", &T::conventional_checkpoint,
+            "checkpoint of the conventional (white-noise) prior");
+    v.field("save_png", &T::save_png, "write reconstructions as PNG");
+  }
+  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+};
+
+template <>
+struct Schema<RunConfig> {
+  using T = RunConfig;
+  template <class V>
+  static void fields(V& v) {
+    v.field("name", &T::name, "run name; empty = derived by the CLI");
+    v.field("out_dir", &T::out_dir, "directory holding run directories");
+    v.field("log_level", &T::log_level, "least severe log level printed");
+  }
+  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+};
+
+template <>
+struct Schema<Config> {
+  using T = Config;
+  template <class V>
+  static void fields(V& v) {
+    v.section("data", &T::data, "Training / evaluation images.");
+    v.section("noise", &T::noise, "Structured noise whose covariance whitens the score.");
+    v.section("model", &T::model, "Score network and forward process.");
+    v.section("train", &T::train, "Optimisation and bookkeeping.");
+    v.section("sampler", &T::sampler, "Reverse-process sampling and data consistency.");
+    v.section("task", &T::task, "Inverse problem: forward operator and measurement noise.");
+    v.section("eval", &T::eval, "Comparison of reconstruction methods.");
+    v.section("run", &T::run, "Run naming and logging.");
+  }
+  // The data pipeline feeds the network directly, so shapes must agree.
+  static void check(const T& c, const rules::CrossCheck& out) {
+    if (c.model.image_channels != c.data.channels) {
+      out.fail({"model.image_channels", "data.channels"},
+               std::to_string(c.model.image_channels) + " does not match data.channels (" +
+                   std::to_string(c.data.channels) + ")");
+    }
+    if (c.model.image_size != c.data.image_size) {
+      out.fail({"model.image_size", "data.image_size"},
+               std::to_string(c.model.image_size) + " does not match data.image_size (" +
+                   std::to_string(c.data.image_size) + ")");
+    }
+  }
+};
+
+}  // namespace wsd

@@ -1,0 +1,181 @@
+#pragma once
+
+// Typed configuration for every wsdiff component. Defaults live here, next to the members, so a
+// default-constructed Config is a complete, valid configuration (a small Fashion-MNIST run).
+// Keys, validation rules and docs live in config_schema.hpp; nothing else lists the members.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config/config_enums.hpp"
+
+namespace wsd {
+
+// Section `data`: where training/evaluation images come from.
+struct DataConfig {
+  DataReader reader = DataReader::kIdx;
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  DataSplit split = DataSplit::kTrain;
+  int image_size = 32;
+  int channels = 1;
+  bool random_flip = false;
+  int workers = 2;
+  int prefetch = 4;
+  std::int64_t limit = 0;  // 0 = use every sample.
+  BadSamplePolicy on_bad_sample = BadSamplePolicy::kError;
+};
+
+// Section `noise` (and `task.noise`): the structured noise family whose covariance whitens the
+// score. Lengths are in pixels, frequencies in cycles per pixel.
+struct NoiseConfig {
+  NoiseFamily family = NoiseFamily::kGrf;
+  double grf_sigma_min = 1.0;
+  double grf_sigma_max = 4.0;
+  GrfSampling grf_sampling = GrfSampling::kLogUniform;
+  bool anisotropic = false;
+  bool rotate = false;
+  double power_exponent = 2.0;
+  double power_cutoff = 0.05;  // Cycles per pixel.
+  double white_fraction = 0.1;
+  ChannelMode channel_mode = ChannelMode::kGray;
+  NoiseNormalisation normalisation = NoiseNormalisation::kUnitVariance;
+
+  // Measurement noise defaults to white: most inverse-problem benchmarks assume i.i.d. noise.
+  static NoiseConfig white() {
+    NoiseConfig noise;
+    noise.family = NoiseFamily::kWhite;
+    return noise;
+  }
+};
+
+// Section `model`: the score network and the forward process it is trained for.
+struct ModelConfig {
+  ModelType type = ModelType::kDdpmUnet;
+  ProcessType process = ProcessType::kDiffusion;
+  Parameterisation parameterisation = Parameterisation::kWs;
+  int score_sign = 1;
+  int image_channels = 1;
+  int image_size = 32;
+  int n_channels = 32;
+  std::vector<int> ch_mults = {1, 2, 2};
+  std::vector<bool> is_attn = {false, false, true};
+  int n_blocks = 2;
+  double dropout = 0.1;
+  NoiseSchedule schedule = NoiseSchedule::kVp;
+  double beta_min = 0.1;
+  double beta_max = 20.0;
+  double t_eps = 1e-3;
+};
+
+// Section `train`: optimisation, precision and bookkeeping of a training run.
+struct TrainConfig {
+  std::int64_t steps = 2000;
+  int batch_size = 64;  // Per rank.
+  int grad_accum = 1;
+  OptimizerType optimizer = OptimizerType::kAdam;
+  double lr = 2e-4;
+  double weight_decay = 0.0;
+  std::int64_t warmup_steps = 0;
+  LrSchedule lr_schedule = LrSchedule::kConstant;
+  double ema_decay = 0.999;
+  double grad_clip = 1.0;  // 0 = off.
+  Precision precision = Precision::kFp32;
+  bool channels_last = false;
+  std::uint64_t seed = 0;
+  DeviceKind device = DeviceKind::kAuto;
+  std::int64_t log_every = 50;  // The *_every intervals: 0 = never.
+  std::int64_t validate_every = 500;
+  std::int64_t sample_every = 1000;
+  std::int64_t checkpoint_every = 1000;
+  int keep_last = 3;
+  int max_skipped_steps = 10;
+  double collective_timeout_s = 600.0;
+};
+
+// Section `sampler`: reverse-process integration and the data-consistency term.
+struct SamplerConfig {
+  SamplerMethod method = SamplerMethod::kEuler;
+  int steps = 1000;
+  LikelihoodType likelihood = LikelihoodType::kNone;
+  std::optional<double> lambda = 1.0;  // nullopt = `auto`: the sampler picks the weight.
+  LambdaSchedule lambda_schedule = LambdaSchedule::kConstant;
+  int batch_size = 16;
+  std::uint64_t seed = 0;
+  bool use_ema = true;
+};
+
+// Section `task`: the inverse problem (forward operator + measurement noise).
+struct TaskConfig {
+  OperatorType operator_name = OperatorType::kGaussianBlur;
+  double blur_sigma = 2.0;
+  int kernel_size = 13;
+  Boundary boundary = Boundary::kCircular;
+  double motion_length = 9.0;
+  double motion_angle_deg = 0.0;
+  int downsample_factor = 2;
+  double mask_fraction = 0.5;
+  double laplace_c = 1.0;
+  double pixel_size = 0.325;  // Micrometres; IDT only, like wavelength, na, led_grid, absorption.
+  double wavelength = 0.515;
+  double na = 0.4;
+  int led_grid = 5;
+  bool absorption = false;
+  double noise_level = 0.05;  // Std of the measurement noise for images in [-1, 1].
+  int n_images = 8;
+  std::uint64_t seed = 0;
+  NoiseConfig noise = NoiseConfig::white();
+};
+
+// Section `eval`: which reconstruction methods to compare and on what.
+struct EvalConfig {
+  std::vector<EvalMethod> methods = {EvalMethod::kWsPrior, EvalMethod::kGaussianPrior,
+                                     EvalMethod::kWiener};
+  int n_images = 8;
+  std::string checkpoint;
+  std::string conventional_checkpoint;
+  bool save_png = true;
+};
+
+// Section `run`: naming and logging of the run directory.
+struct RunConfig {
+  std::string name;  // Empty = let the CLI derive one.
+  std::string out_dir = "runs";
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+struct Config {
+  DataConfig data;
+  NoiseConfig noise;
+  ModelConfig model;
+  TrainConfig train;
+  SamplerConfig sampler;
+  TaskConfig task;
+  EvalConfig eval;
+  RunConfig run;
+};
+
+// Member-wise equality, generated from the schema tables (config_types.cpp) so it cannot miss a
+// field that was added later.
+bool operator==(const DataConfig& a, const DataConfig& b);
+bool operator==(const NoiseConfig& a, const NoiseConfig& b);
+bool operator==(const ModelConfig& a, const ModelConfig& b);
+bool operator==(const TrainConfig& a, const TrainConfig& b);
+bool operator==(const SamplerConfig& a, const SamplerConfig& b);
+bool operator==(const TaskConfig& a, const TaskConfig& b);
+bool operator==(const EvalConfig& a, const EvalConfig& b);
+bool operator==(const RunConfig& a, const RunConfig& b);
+bool operator==(const Config& a, const Config& b);
+
+inline bool operator!=(const DataConfig& a, const DataConfig& b) { return !(a == b); }
+inline bool operator!=(const NoiseConfig& a, const NoiseConfig& b) { return !(a == b); }
+inline bool operator!=(const ModelConfig& a, const ModelConfig& b) { return !(a == b); }
+inline bool operator!=(const TrainConfig& a, const TrainConfig& b) { return !(a == b); }
+inline bool operator!=(const SamplerConfig& a, const SamplerConfig& b) { return !(a == b); }
+inline bool operator!=(const TaskConfig& a, const TaskConfig& b) { return !(a == b); }
+inline bool operator!=(const EvalConfig& a, const EvalConfig& b) { return !(a == b); }
+inline bool operator!=(const RunConfig& a, const RunConfig& b) { return !(a == b); }
+inline bool operator!=(const Config& a, const Config& b) { return !(a == b); }
+
+}  // namespace wsd

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <hdf5.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace wsd::h5 {
+
+// A failed HDF5 operation; the message names the file and the object.
+class H5Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Owns one HDF5 identifier and closes it with the matching H5*close function.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& other) noexcept;
+  Handle& operator=(Handle&& other) noexcept;
+  ~Handle();
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  void reset();
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+// An HDF5 file addressed by slash paths ("/model/conv.weight"). Tensors are stored as plain
+// datasets of their dtype and shape so that h5py reads them without project code.
+class File {
+ public:
+  static File create(const std::string& path);  // truncates an existing file
+  static File open_read(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  bool exists(const std::string& object) const;
+  bool is_group(const std::string& object) const;
+  std::vector<std::string> list(const std::string& group) const;  // member names, sorted
+
+  void write_tensor(const std::string& dataset, const torch::Tensor& tensor);
+  torch::Tensor read_tensor(const std::string& dataset) const;
+  void write_bytes(const std::string& dataset, const std::vector<uint8_t>& bytes);
+  std::vector<uint8_t> read_bytes(const std::string& dataset) const;
+
+  // Attributes on an object ("/" for the file). Intermediate groups are created on write.
+  void set_attr(const std::string& object, const std::string& name, const std::string& value);
+  void set_attr(const std::string& object, const std::string& name, int64_t value);
+  void set_attr(const std::string& object, const std::string& name, double value);
+  bool has_attr(const std::string& object, const std::string& name) const;
+  std::string attr_string(const std::string& object, const std::string& name) const;
+  int64_t attr_int(const std::string& object, const std::string& name) const;
+  double attr_double(const std::string& object, const std::string& name) const;
+  // Integer and boolean (h5py enum) arrays, converted to int64.
+  std::vector<int64_t> attr_ints(const std::string& object, const std::string& name) const;
+
+  void flush();
+
+ private:
+  File(Handle handle, std::string path) : handle_(std::move(handle)), path_(std::move(path)) {}
+  Handle open_object(const std::string& object) const;
+  Handle ensure_group(const std::string& group);
+  Handle object_for_attr(const std::string& object);
+  Handle open_attr(const std::string& object, const std::string& name) const;
+  [[noreturn]] void fail(const std::string& what) const;
+
+  Handle handle_;
+  std::string path_;
+};
+
+}  // namespace wsd::h5

@@ -1,0 +1,396 @@
+#include "core/noise/structured_noise.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/config/config_types.hpp"
+#include "core/util/errors.hpp"
+
+namespace wsd {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kFourPiSq = 4.0 * kPi * kPi;
+
+// Quadrature sizes of psd(); see the header for why these suffice.
+constexpr int64_t kIsotropicNodes = 256;
+constexpr int64_t kAnisotropicNodes = 64;
+constexpr int64_t kRotatedStdNodes = 48;
+constexpr int64_t kAngleNodes = 48;
+constexpr int64_t kQuadratureChunk = 4096;
+
+namespace F = torch::fft;
+
+torch::Tensor view_batch(const torch::Tensor& v) { return v.view({-1, 1, 1, 1}); }
+
+// Gauss-Legendre nodes and weights mapped to [0, 1] (weights sum to 1), by Newton iteration on
+// the Legendre polynomial from the usual cosine initial guesses.
+std::pair<torch::Tensor, torch::Tensor> gauss_legendre_unit(int64_t n) {
+  auto nodes = torch::empty({n}, torch::kFloat64);
+  auto weights = torch::empty({n}, torch::kFloat64);
+  auto* x_out = nodes.data_ptr<double>();
+  auto* w_out = weights.data_ptr<double>();
+  for (int64_t i = 0; i < n; ++i) {
+    double x = std::cos(kPi * (static_cast<double>(i) + 0.75) / (static_cast<double>(n) + 0.5));
+    double derivative = 1.0;
+    for (int iteration = 0; iteration < 100; ++iteration) {
+      double p_prev = 1.0;
+      double p = x;
+      for (int64_t k = 2; k <= n; ++k) {
+        const double p_next =
+            ((2.0 * static_cast<double>(k) - 1.0) * x * p - (static_cast<double>(k) - 1.0) * p_prev) /
+            static_cast<double>(k);
+        p_prev = p;
+        p = p_next;
+      }
+      derivative = static_cast<double>(n) * (x * p - p_prev) / (x * x - 1.0);
+      const double step = p / derivative;
+      x -= step;
+      if (std::abs(step) < 1e-15) break;
+    }
+    x_out[i] = 0.5 * (1.0 - x);
+    w_out[i] = 1.0 / ((1.0 - x * x) * derivative * derivative);
+  }
+  return {nodes, weights};
+}
+
+// Periodises centred kernels [N, 1, K, K] (offsets -R..R) onto an a x b torus, summing taps
+// that land on the same bin, so its DFT equals the kernel's DTFT at the torus frequencies.
+torch::Tensor wrap_kernel(const torch::Tensor& g, int64_t a, int64_t b) {
+  const int64_t size = g.size(-1);
+  const int64_t radius = (size - 1) / 2;
+  const auto offsets =
+      torch::arange(-radius, radius + 1, torch::TensorOptions(torch::kLong).device(g.device()));
+  auto rows = torch::zeros({g.size(0), 1, a, size}, g.options())
+                  .index_add_(2, offsets.remainder(a), g);
+  return torch::zeros({g.size(0), 1, a, b}, g.options()).index_add_(3, offsets.remainder(b), rows);
+}
+
+}  // namespace
+
+torch::Tensor rfft2_multiplicity(int64_t h, int64_t w, torch::TensorOptions options) {
+  (void)h;  // Multiplicity depends on the column only; h keeps the call self-describing.
+  const int64_t columns = w / 2 + 1;
+  auto m = torch::full({1, columns}, 2.0, options.dtype(torch::kFloat64));
+  m.index_put_({0, 0}, 1.0);
+  if (w % 2 == 0) m.index_put_({0, columns - 1}, 1.0);
+  return m;
+}
+
+std::pair<torch::Tensor, torch::Tensor> rfft2_frequencies(int64_t h, int64_t w,
+                                                          torch::TensorOptions options) {
+  options = options.dtype(torch::kFloat64);
+  return {F::fftfreq(h, options).view({h, 1}), F::rfftfreq(w, options).view({1, w / 2 + 1})};
+}
+
+StructuredNoiseOptions StructuredNoiseOptions::from_config(const NoiseConfig& config) {
+  return StructuredNoiseOptions()
+      .family(config.family)
+      .grf_sigma_min(config.grf_sigma_min)
+      .grf_sigma_max(config.grf_sigma_max)
+      .grf_sampling(config.grf_sampling)
+      .anisotropic(config.anisotropic)
+      .rotate(config.rotate)
+      .power_exponent(config.power_exponent)
+      .power_cutoff(config.power_cutoff)
+      .white_fraction(config.white_fraction)
+      .channel_mode(config.channel_mode)
+      .normalisation(config.normalisation);
+}
+
+NoiseParams NoiseParams::to(torch::Device device) const {
+  NoiseParams out = *this;
+  if (sigma_x.defined()) out.sigma_x = sigma_x.to(device);
+  if (sigma_y.defined()) out.sigma_y = sigma_y.to(device);
+  if (angle.defined()) out.angle = angle.to(device);
+  return out;
+}
+
+NoiseParams NoiseParams::cat(const std::vector<NoiseParams>& parts) {
+  NoiseParams out;
+  std::vector<torch::Tensor> sx, sy, angle;
+  for (const auto& part : parts) {
+    out.batch += part.batch;
+    if (part.sigma_x.defined()) sx.push_back(part.sigma_x);
+    if (part.sigma_y.defined()) sy.push_back(part.sigma_y);
+    if (part.angle.defined()) angle.push_back(part.angle);
+  }
+  if (!sx.empty()) out.sigma_x = torch::cat(sx);
+  if (!sy.empty()) out.sigma_y = torch::cat(sy);
+  if (!angle.empty()) out.angle = torch::cat(angle);
+  return out;
+}
+
+StructuredNoise::StructuredNoise(StructuredNoiseOptions options) : options_(options) {
+  const auto& o = options_;
+  if (o.dtype() != torch::kFloat32 && o.dtype() != torch::kFloat64) {
+    throw InputError("structured noise dtype must be float32 or float64");
+  }
+  if (has_grf() && !(o.grf_sigma_min() > 0.0 && o.grf_sigma_max() >= o.grf_sigma_min() &&
+                     std::isfinite(o.grf_sigma_max()))) {
+    throw InputError("grf std range must satisfy 0 < min <= max, got [" +
+                     std::to_string(o.grf_sigma_min()) + ", " + std::to_string(o.grf_sigma_max()) +
+                     "]");
+  }
+  if (o.family() == NoiseFamily::kPowerLaw &&
+      !(o.power_exponent() >= 0.0 && o.power_cutoff() > 0.0)) {
+    throw InputError("power-law noise needs exponent >= 0 and cutoff > 0");
+  }
+  if (o.family() == NoiseFamily::kMixture &&
+      !(o.white_fraction() >= 0.0 && o.white_fraction() <= 1.0)) {
+    throw InputError("mixture white fraction must lie in [0, 1]");
+  }
+  if (o.normalisation() == NoiseNormalisation::kKernelSum &&
+      (o.family() == NoiseFamily::kPowerLaw || o.family() == NoiseFamily::kMixture)) {
+    throw InputError("kernel_sum normalisation is defined for white and grf noise only");
+  }
+}
+
+bool StructuredNoise::has_grf() const {
+  return options_.family() == NoiseFamily::kGrf || options_.family() == NoiseFamily::kMixture;
+}
+
+int64_t StructuredNoise::kernel_radius() const {
+  if (!has_grf()) return 0;
+  return static_cast<int64_t>(std::ceil(4.0 * options_.grf_sigma_max()));
+}
+
+NoiseParams StructuredNoise::draw_params(int64_t n, torch::Generator& gen,
+                                         torch::Device device) const {
+  NoiseParams params;
+  params.batch = n;
+  if (!has_grf()) return params;
+  const auto opts = torch::TensorOptions(torch::kFloat64).device(gen.device());
+  const double lo = options_.grf_sigma_min();
+  const double hi = options_.grf_sigma_max();
+  const auto quantile = [&](const torch::Tensor& u) {
+    if (options_.grf_sampling() == GrfSampling::kUniform) return lo + (hi - lo) * u;
+    return torch::exp(std::log(lo) + std::log(hi / lo) * u);
+  };
+  params.sigma_x = quantile(torch::rand({n}, gen, opts));
+  params.sigma_y =
+      options_.anisotropic() ? quantile(torch::rand({n}, gen, opts)) : params.sigma_x;
+  if (options_.rotate()) params.angle = kPi * torch::rand({n}, gen, opts);
+  return params.to(device);
+}
+
+torch::Tensor StructuredNoise::spectral_power(const NoiseParams& params, int64_t h, int64_t w,
+                                              torch::Device device) const {
+  if (params.sigma_x.defined()) device = params.sigma_x.device();
+  const auto opts = torch::TensorOptions(torch::kFloat64).device(device);
+  const auto [fy, fx] = rfft2_frequencies(h, w, opts);
+  const auto multiplicity = rfft2_multiplicity(h, w, opts);
+  const auto normalise = [&](const torch::Tensor& power) {
+    const auto mean = (power * multiplicity).sum({-2, -1}, true) / static_cast<double>(h * w);
+    return power / mean;
+  };
+  const int64_t batch = std::max<int64_t>(params.batch, 1);
+
+  switch (options_.family()) {
+    case NoiseFamily::kWhite:
+      return torch::ones({batch, 1, h, w / 2 + 1}, opts);
+    case NoiseFamily::kPowerLaw: {
+      const auto radius = torch::sqrt(fx.square() + fy.square());
+      const auto power =
+          normalise(torch::pow(radius + options_.power_cutoff(), -options_.power_exponent()));
+      return power.view({1, 1, h, w / 2 + 1}).expand({batch, 1, h, w / 2 + 1});
+    }
+    case NoiseFamily::kGrf:
+    case NoiseFamily::kMixture:
+      break;
+  }
+
+  TORCH_CHECK(params.sigma_x.defined() && params.sigma_x.size(0) == params.batch,
+              "structured noise: GRF parameters missing for a batch of ", params.batch);
+  const auto sx2 = view_batch(params.sigma_x.square());
+  const auto sy2 = view_batch(params.sigma_y.square());
+  const bool rotated = params.angle.defined() && options_.anisotropic();
+  torch::Tensor power;
+  if (!rotated) {
+    power = torch::exp(-kFourPiSq * (sx2 * fx.square() + sy2 * fy.square()));
+  } else {
+    const auto c = view_batch(torch::cos(params.angle));
+    const auto s = view_batch(torch::sin(params.angle));
+    const auto gaussian = [&](const torch::Tensor& gy, const torch::Tensor& gx) {
+      const auto u = c * gx + s * gy;
+      const auto v = c * gy - s * gx;
+      return torch::exp(-kFourPiSq * (sx2 * u.square() + sy2 * v.square()));
+    };
+    // A Nyquist coordinate is both +1/2 and -1/2; a rotated kernel is not even in each axis
+    // separately, so average over both aliases to keep k^2(f) = k^2(-f) on the torus.
+    auto fx_alias = fx.clone();
+    auto fy_alias = fy.clone();
+    if (w % 2 == 0) fx_alias.index_put_({0, w / 2}, -0.5);
+    if (h % 2 == 0) fy_alias.index_put_({h / 2, 0}, 0.5);
+    power = 0.25 * (gaussian(fy, fx) + gaussian(fy, fx_alias) + gaussian(fy_alias, fx) +
+                    gaussian(fy_alias, fx_alias));
+  }
+  power = normalise(power);
+  if (options_.family() == NoiseFamily::kMixture) {
+    const double white = options_.white_fraction();
+    power = (1.0 - white) * power + white;
+  }
+  return power;
+}
+
+torch::Tensor StructuredNoise::spatial_kernel(const NoiseParams& params) const {
+  TORCH_CHECK(params.sigma_x.defined(), "spatial_kernel needs GRF parameters");
+  const int64_t radius = kernel_radius();
+  const auto opts = torch::TensorOptions(torch::kFloat64).device(params.sigma_x.device());
+  const auto offsets = torch::arange(-radius, radius + 1, opts);
+  auto x = offsets.view({1, 1, 1, -1});
+  auto y = offsets.view({1, 1, -1, 1});
+  torch::Tensor u = x;
+  torch::Tensor v = y;
+  if (params.angle.defined() && options_.anisotropic()) {
+    const auto c = view_batch(torch::cos(params.angle));
+    const auto s = view_batch(torch::sin(params.angle));
+    u = c * x + s * y;
+    v = c * y - s * x;
+  }
+  const auto g = torch::exp(-0.5 * (u.square() / view_batch(params.sigma_x.square()) +
+                                    v.square() / view_batch(params.sigma_y.square())));
+  return g / g.sum({-2, -1}, true);
+}
+
+torch::Tensor StructuredNoise::transfer_function(const NoiseParams& params, int64_t h,
+                                                 int64_t w) const {
+  if (options_.normalisation() == NoiseNormalisation::kKernelSum && has_grf()) {
+    // The kernel is centrally symmetric, so its DFT is real.
+    return torch::real(F::rfft2(wrap_kernel(spatial_kernel(params), h, w)));
+  }
+  return torch::sqrt(spectral_power(params, h, w, torch::kCPU));
+}
+
+torch::Tensor StructuredNoise::convolve_linear(const torch::Tensor& e,
+                                               const NoiseParams& params) const {
+  const int64_t h = e.size(-2);
+  const int64_t w = e.size(-1);
+  const int64_t radius = kernel_radius();
+  // Zero-padding to >= H + R (and >= the kernel size) makes the circular convolution on the
+  // padded torus equal the linear one on the cropped H x W window.
+  const int64_t ph = std::max(h + radius, 2 * radius + 1);
+  const int64_t pw = std::max(w + radius, 2 * radius + 1);
+  const auto kernel = wrap_kernel(spatial_kernel(params.to(e.device())), ph, pw);
+  const auto spectrum = F::rfft2(e, std::vector<int64_t>{ph, pw}) *
+                        F::rfft2(kernel.to(e.scalar_type()));
+  return F::irfft2(spectrum, std::vector<int64_t>{ph, pw})
+      .slice(-2, 0, h)
+      .slice(-1, 0, w)
+      .contiguous();
+}
+
+torch::Tensor StructuredNoise::apply(const torch::Tensor& e, const NoiseParams& params) const {
+  TORCH_CHECK(e.dim() == 4, "apply expects white noise [N, C, H, W], got ", e.sizes());
+  TORCH_CHECK(params.batch == e.size(0), "apply: ", params.batch, " parameter sets for ",
+              e.size(0), " samples");
+  if (options_.family() == NoiseFamily::kWhite) return e.clone();
+  if (options_.normalisation() == NoiseNormalisation::kKernelSum) {
+    return convolve_linear(e, params);
+  }
+  const int64_t h = e.size(-2);
+  const int64_t w = e.size(-1);
+  const auto k = torch::sqrt(spectral_power(params.to(e.device()), h, w, e.device()))
+                     .to(e.scalar_type());
+  return F::irfft2(F::rfft2(e, c10::nullopt, {-2, -1}, "ortho") * k,
+                   std::vector<int64_t>{h, w}, {-2, -1}, "ortho");
+}
+
+torch::Tensor StructuredNoise::sample(int64_t n, int64_t c, int64_t h, int64_t w,
+                                      torch::Generator& gen, torch::Device device) const {
+  const auto params = draw_params(n, gen, device);
+  const int64_t drawn_channels = options_.channel_mode() == ChannelMode::kGray ? 1 : c;
+  auto e = torch::randn({n, drawn_channels, h, w}, gen,
+                        torch::TensorOptions(options_.dtype()).device(gen.device()))
+               .to(device);
+  auto noise = options_.family() == NoiseFamily::kWhite ? e : apply(e, params);
+  if (drawn_channels != c) noise = noise.expand({n, c, h, w}).contiguous();
+  return noise;
+}
+
+torch::Tensor StructuredNoise::sample_per_image(const std::vector<uint64_t>& seeds, int64_t c,
+                                                int64_t h, int64_t w,
+                                                torch::Device device) const {
+  TORCH_CHECK(!seeds.empty(), "sample_per_image needs at least one seed");
+  const int64_t n = static_cast<int64_t>(seeds.size());
+  const int64_t drawn_channels = options_.channel_mode() == ChannelMode::kGray ? 1 : c;
+  std::vector<NoiseParams> params;
+  std::vector<torch::Tensor> white;
+  params.reserve(seeds.size());
+  white.reserve(seeds.size());
+  for (const uint64_t seed : seeds) {
+    torch::Generator gen = at::detail::createCPUGenerator(seed);
+    params.push_back(draw_params(1, gen, torch::kCPU));
+    white.push_back(torch::randn({1, drawn_channels, h, w}, gen, options_.dtype()));
+  }
+  const auto e = torch::cat(white).to(device);
+  auto noise = options_.family() == NoiseFamily::kWhite ? e
+                                                        : apply(e, NoiseParams::cat(params));
+  if (drawn_channels != c) noise = noise.expand({n, c, h, w}).contiguous();
+  return noise;
+}
+
+torch::Tensor StructuredNoise::psd(int64_t h, int64_t w) const {
+  const bool kernel_sum = options_.normalisation() == NoiseNormalisation::kKernelSum;
+  const auto power_of = [&](const NoiseParams& params) {
+    if (kernel_sum) return transfer_function(params, h, w).square();
+    return spectral_power(params, h, w, torch::kCPU);
+  };
+  if (!has_grf()) {
+    NoiseParams single;
+    single.batch = 1;
+    return power_of(single).view({h, w / 2 + 1}).contiguous();
+  }
+
+  const double lo = options_.grf_sigma_min();
+  const double hi = options_.grf_sigma_max();
+  const auto quantile = [&](const torch::Tensor& u) {
+    if (options_.grf_sampling() == GrfSampling::kUniform) return lo + (hi - lo) * u;
+    return torch::exp(std::log(lo) + std::log(hi / lo) * u);
+  };
+  torch::Tensor sx, sy, angle, weight;
+  if (!options_.anisotropic()) {
+    auto [u, wu] = gauss_legendre_unit(kIsotropicNodes);
+    sx = sy = quantile(u);
+    weight = wu;
+  } else {
+    const int64_t n_std = options_.rotate() ? kRotatedStdNodes : kAnisotropicNodes;
+    auto [u, wu] = gauss_legendre_unit(n_std);
+    const auto s = quantile(u);
+    if (!options_.rotate()) {
+      auto grid = torch::meshgrid({s, s}, "ij");
+      sx = grid[0].flatten();
+      sy = grid[1].flatten();
+      weight = torch::outer(wu, wu).flatten();
+    } else {
+      const auto theta =
+          kPi * (torch::arange(kAngleNodes, torch::kFloat64) + 0.5) / static_cast<double>(kAngleNodes);
+      auto grid = torch::meshgrid({s, s, theta}, "ij");
+      sx = grid[0].flatten();
+      sy = grid[1].flatten();
+      angle = grid[2].flatten();
+      weight = (torch::outer(wu, wu).unsqueeze(-1) / static_cast<double>(kAngleNodes))
+                   .expand({n_std, n_std, kAngleNodes})
+                   .flatten();
+    }
+  }
+
+  auto total = torch::zeros({h, w / 2 + 1}, torch::kFloat64);
+  const int64_t nodes = sx.size(0);
+  for (int64_t start = 0; start < nodes; start += kQuadratureChunk) {
+    const int64_t stop = std::min(nodes, start + kQuadratureChunk);
+    NoiseParams chunk;
+    chunk.batch = stop - start;
+    chunk.sigma_x = sx.slice(0, start, stop);
+    chunk.sigma_y = sy.slice(0, start, stop);
+    if (angle.defined()) chunk.angle = angle.slice(0, start, stop);
+    total += (power_of(chunk) * view_batch(weight.slice(0, start, stop))).sum({0, 1});
+  }
+  return total;
+}
+
+}  // namespace wsd

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace wsd {
+
+// Resolves a configured device name (auto | cpu | cuda) for a process; `local_rank` picks the
+// GPU on multi-GPU nodes. Throws InputError when CUDA is asked for but not available.
+torch::Device resolve_device(const std::string& name, int local_rank = 0);
+
+// True when this build has CUDA code paths and a GPU is visible.
+bool cuda_usable();
+
+}  // namespace wsd

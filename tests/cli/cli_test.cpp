@@ -1,0 +1,127 @@
+// The executable as users meet it: subcommands, exit codes and one-line errors.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/checkpoint/checkpoint.hpp"
+#include "tests/support/process.hpp"
+
+namespace wsd {
+namespace {
+
+namespace fs = std::filesystem;
+
+test::ProcessResult wsdiff(std::vector<std::string> args) {
+  test::ProcessSpec spec;
+  spec.argv = {test::wsdiff_binary()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.timeout = std::chrono::seconds(60);
+  return test::run_process(spec);
+}
+
+std::string temp_file(const std::string& name, const std::string& text) {
+  const fs::path path = fs::path(::testing::TempDir()) / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+size_t line_count(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST(Cli, HelpListsAllTenSubcommands) {
+  const auto r = wsdiff({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* cmd : {"train", "sample", "noise", "simulate", "solve", "eval", "bench", "info",
+                          "import", "predict"}) {
+    EXPECT_NE(r.out.find(std::string("  ") + cmd), std::string::npos) << cmd << "\n" << r.out;
+  }
+}
+
+TEST(Cli, EverySubcommandHasHelp) {
+  for (const char* cmd : {"train", "sample", "noise", "simulate", "solve", "eval", "bench", "info",
+                          "import", "predict"}) {
+    const auto r = wsdiff({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("--config"), std::string::npos) << cmd << "\n" << r.out;
+  }
+}
+
+TEST(Cli, VersionPrintsTheProjectVersion) {
+  const auto r = wsdiff({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, std::string("wsdiff ") + WSD_VERSION + "\n");
+}
+
+TEST(Cli, UsageErrorsExitWithTwoAndOneLine) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {}, {"frobnicate"}, {"info", "--no-such-flag"}, {"--log-level"}}) {
+    const auto r = wsdiff(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(line_count(r.err), 1u) << r.err;
+  }
+}
+
+TEST(Cli, MisspelledConfigKeyNamesKeyFileAndLine) {
+  const std::string path = temp_file("typo.yaml", "model:\n  n_channels: 32\ntrain:\n  stpes: 10\n");
+  const auto r = wsdiff({"info", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(line_count(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(path + ":4:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stpes"), std::string::npos) << r.err;
+}
+
+TEST(Cli, InfoPrintsTheResolvedConfigWithOverrides) {
+  const std::string path = temp_file("ok.yaml", "train:\n  lr: 0.001\n");
+  const auto r = wsdiff({"info", "--config", path, "--set", "train.batch_size=17", "--set",
+                         "noise.family=white"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("batch_size: 17"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("family: white"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lr: 0.001"), std::string::npos) << r.out;
+}
+
+TEST(Cli, BadOverrideIsAUsageError) {
+  const auto r = wsdiff({"info", "--set", "train.lr=fast"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("train.lr"), std::string::npos) << r.err;
+}
+
+TEST(Cli, InfoSummarisesACheckpoint) {
+  Checkpoint c;
+  c.config_yaml = "train:\n  batch_size: 24\n";
+  c.model_info = {"ddpm_unet", "noise", 1};
+  c.model = {{"a.weight", torch::zeros({10, 3})}, {"a.bias", torch::zeros({10})}};
+  c.state.step = 321;
+  const std::string path = (fs::path(::testing::TempDir()) / "info.h5").string();
+  save_checkpoint(c, path);
+  const auto r = wsdiff({"info", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("parameters      40 in 2 tensors, dtype Float"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("step            321"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("batch 24"), std::string::npos) << r.out;
+}
+
+TEST(Cli, InfoRejectsCorruptAndForeignFilesWithExitTwo) {
+  const std::string text = temp_file("junk.h5", "definitely not HDF5");
+  auto r = wsdiff({"info", text});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(line_count(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+
+  r = wsdiff({"info", std::string(std::getenv("WSD_TEST_DATA")) + "/ddpm_unet_reference.h5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a wsdiff checkpoint"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BuildInfoNamesTheLibtorchVersion) {
+  const auto r = wsdiff({"info"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("libtorch        2.11.0"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace wsd

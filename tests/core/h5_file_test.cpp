@@ -1,0 +1,93 @@
+#include "core/io/h5_file.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace wsd::h5 {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::path(::testing::TempDir()) / name).string();
+}
+
+std::string fixture() { return std::string(std::getenv("WSD_TEST_DATA")) + "/ddpm_unet_reference.h5"; }
+
+TEST(H5File, TensorsOfEveryStoredDtypeRoundTrip) {
+  const std::string path = temp_path("roundtrip.h5");
+  torch::manual_seed(3);
+  const auto f32 = torch::randn({2, 3, 5});
+  const auto f64 = torch::randn({7}, torch::kFloat64);
+  const auto i64 = torch::arange(-4, 8, torch::kInt64).reshape({3, 4});
+  const auto u8 = torch::randint(0, 255, {9}, torch::kUInt8);
+  const auto scalar = torch::tensor(2.5);
+  {
+    File file = File::create(path);
+    file.write_tensor("/a/b/f32", f32);
+    file.write_tensor("/f64", f64);
+    file.write_tensor("/i64", i64);
+    file.write_tensor("/u8", u8);
+    file.write_tensor("/scalar", scalar);
+  }
+  const File file = File::open_read(path);
+  EXPECT_TRUE(torch::equal(file.read_tensor("/a/b/f32"), f32));
+  EXPECT_TRUE(torch::equal(file.read_tensor("/f64"), f64));
+  EXPECT_TRUE(torch::equal(file.read_tensor("/i64"), i64));
+  EXPECT_TRUE(torch::equal(file.read_tensor("/u8"), u8));
+  EXPECT_EQ(file.read_tensor("/scalar").dim(), 0);
+  EXPECT_FLOAT_EQ(file.read_tensor("/scalar").item<float>(), 2.5f);
+  EXPECT_EQ(file.list("/a"), std::vector<std::string>{"b"});
+  EXPECT_TRUE(file.is_group("/a/b"));
+  EXPECT_FALSE(file.is_group("/f64"));
+}
+
+TEST(H5File, AttributesRoundTrip) {
+  const std::string path = temp_path("attrs.h5");
+  {
+    File file = File::create(path);
+    file.set_attr("/", "name", std::string("wsdiff \xc3\xa9"));
+    file.set_attr("/group", "count", int64_t{-42});
+    file.set_attr("/group", "scale", 0.125);
+    file.set_attr("/group", "count", int64_t{43});  // overwrite
+  }
+  const File file = File::open_read(path);
+  EXPECT_EQ(file.attr_string("/", "name"), "wsdiff \xc3\xa9");
+  EXPECT_EQ(file.attr_int("/group", "count"), 43);
+  EXPECT_DOUBLE_EQ(file.attr_double("/group", "scale"), 0.125);
+  EXPECT_FALSE(file.has_attr("/group", "missing"));
+  EXPECT_THROW(file.attr_string("/group", "count"), H5Error);
+}
+
+TEST(H5File, ReadsH5pyAttributesOfTheReferenceFixture) {
+  const File file = File::open_read(fixture());
+  EXPECT_EQ(file.attr_int("/", "image_channels"), 1);
+  EXPECT_EQ(file.attr_ints("/", "ch_mults").size(), 3u);
+  // h5py stores booleans as an int8 enum; they must come back as 0/1.
+  for (const int64_t v : file.attr_ints("/", "is_attn")) EXPECT_TRUE(v == 0 || v == 1);
+  const auto x = file.read_tensor("/input/x");
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{2, 1, 32, 32}));
+  EXPECT_EQ(x.scalar_type(), torch::kFloat32);
+}
+
+TEST(H5File, ErrorsNameTheFileAndTheObject) {
+  const std::string path = temp_path("errors.h5");
+  { File::create(path).write_tensor("/x", torch::zeros({2})); }
+  const File file = File::open_read(path);
+  try {
+    file.read_tensor("/missing/thing");
+    FAIL() << "expected an error";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/missing/thing"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(File::open_read(temp_path("does-not-exist.h5")), H5Error);
+  const std::string text = temp_path("not-hdf5.h5");
+  std::ofstream(text) << "plain text, not HDF5";
+  EXPECT_THROW(File::open_read(text), H5Error);
+}
+
+}  // namespace
+}  // namespace wsd::h5

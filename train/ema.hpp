@@ -1,0 +1,26 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace wsd {
+
+// Exponential moving average of a module's parameters (buffers are copied as they are).
+// The update is one fused foreach call: no host synchronisation in the training loop.
+class Ema {
+ public:
+  Ema(torch::nn::Module& module, double decay);
+  void update(torch::nn::Module& module);
+  // Writes the averaged weights into `module` (same architecture).
+  void copy_to(torch::nn::Module& module) const;
+  std::vector<torch::Tensor>& shadow() { return shadow_; }
+  const std::vector<torch::Tensor>& shadow() const { return shadow_; }
+  double decay() const { return decay_; }
+
+ private:
+  double decay_;
+  std::vector<torch::Tensor> shadow_;
+};
+
+}  // namespace wsd
