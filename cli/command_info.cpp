@@ -46,8 +46,8 @@ void print_config_summary(const std::string& yaml) {
             << "  noise           " << cfg.noise.family << "\n"
             << "  model           " << cfg.model.type << ", n_channels " << cfg.model.n_channels
             << ", n_blocks " << cfg.model.n_blocks << "\n"
-            << "  train           batch " << cfg.train.batch_size << ", lr " << cfg.train.lr
-            << ", " << cfg.train.steps << " steps\n";
+            << "  train           batch " << cfg.train.batch_size << ", lr " << cfg.train.lr << ", "
+            << cfg.train.steps << " steps\n";
 }
 
 void print_checkpoint_info(const std::string& path) {

@@ -23,9 +23,6 @@ Command pending(CLI::App& root, const std::string& name, const std::string& desc
 
 }  // namespace
 
-Command add_noise_command(CLI::App& root, const GlobalOptions&) {
-  return pending(root, "noise", "Draw structured-noise samples and their power spectrum");
-}
 Command add_simulate_command(CLI::App& root, const GlobalOptions&) {
   return pending(root, "simulate", "Simulate measurements y = A x + b for a task");
 }
@@ -38,17 +35,4 @@ Command add_eval_command(CLI::App& root, const GlobalOptions&) {
 Command add_bench_command(CLI::App& root, const GlobalOptions&) {
   return pending(root, "bench", "Measure speed of noise generation, training and sampling");
 }
-Command add_import_command(CLI::App& root, const GlobalOptions&) {
-  return pending(root, "import", "Convert the authors' PyTorch or HDF5 weights to a checkpoint");
-}
-Command add_predict_command(CLI::App& root, const GlobalOptions&) {
-  return pending(root, "predict", "Run a network once on /x and /t from an HDF5 file");
-}
-Command add_train_command(CLI::App& root, const GlobalOptions&) {
-  return pending(root, "train", "Train a prior (single process, torchrun or SLURM)");
-}
-Command add_sample_command(CLI::App& root, const GlobalOptions&) {
-  return pending(root, "sample", "Draw unconditional samples from a trained prior");
-}
-
 }  // namespace wsd::cli

@@ -36,11 +36,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   const std::vector<wsd::cli::Command> commands = {
-      wsd::cli::add_train_command(app, global),    wsd::cli::add_sample_command(app, global),
-      wsd::cli::add_noise_command(app, global),    wsd::cli::add_simulate_command(app, global),
-      wsd::cli::add_solve_command(app, global),    wsd::cli::add_eval_command(app, global),
-      wsd::cli::add_bench_command(app, global),    wsd::cli::add_info_command(app, global),
-      wsd::cli::add_import_command(app, global),   wsd::cli::add_predict_command(app, global),
+      wsd::cli::add_train_command(app, global),  wsd::cli::add_sample_command(app, global),
+      wsd::cli::add_noise_command(app, global),  wsd::cli::add_simulate_command(app, global),
+      wsd::cli::add_solve_command(app, global),  wsd::cli::add_eval_command(app, global),
+      wsd::cli::add_bench_command(app, global),  wsd::cli::add_info_command(app, global),
+      wsd::cli::add_import_command(app, global), wsd::cli::add_predict_command(app, global),
   };
 
   try {
@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail("wsdiff: ", std::string(e.what()) + " (run 'wsdiff --help')", ExitCode::kUsageError);
+    return fail("wsdiff: ", std::string(e.what()) + " (run 'wsdiff --help')",
+                ExitCode::kUsageError);
   }
 
   for (const auto& command : commands) {

@@ -17,7 +17,8 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser: decorrelates nearby seeds
 }
 
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(mix(seed ^ mix(static_cast<uint64_t>(epoch))));
+  auto gen =
+      at::make_generator<at::CPUGeneratorImpl>(mix(seed ^ mix(static_cast<uint64_t>(epoch))));
   const auto perm = torch::randperm(n, gen, torch::kInt64);
   const int64_t* p = perm.data_ptr<int64_t>();
   return std::vector<int64_t>(p, p + n);
@@ -72,8 +73,9 @@ torch::Tensor BatchLoader::next() {
                              options_.channels);
     // The flip is a function of (seed, epoch, index): reproducible after a resume.
     if (options_.random_flip &&
-        (mix(options_.seed ^ mix(static_cast<uint64_t>(epoch_) * 1000003ULL +
-                                 static_cast<uint64_t>(index))) & 1ULL)) {
+        (mix(options_.seed ^
+             mix(static_cast<uint64_t>(epoch_) * 1000003ULL + static_cast<uint64_t>(index))) &
+         1ULL)) {
       image = image.flip({2});
     }
     images.push_back(image);

@@ -95,9 +95,9 @@ IdxDataset::IdxDataset(const std::string& directory, const std::string& split) {
       throw InputError("'" + labels_path + "' has " + std::to_string(label_dims[0]) +
                        " labels for " + std::to_string(dims[0]) + " images");
     }
-    labels_ = torch::from_blob(const_cast<uint8_t*>(label_bytes.data()) + 8, label_dims,
-                               torch::kUInt8)
-                  .to(torch::kInt64);
+    labels_ =
+        torch::from_blob(const_cast<uint8_t*>(label_bytes.data()) + 8, label_dims, torch::kUInt8)
+            .to(torch::kInt64);
   }
 }
 

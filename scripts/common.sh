@@ -30,12 +30,12 @@ wsd_install_apt() {
 # LibTorch comes from the torch wheel: the same build the GPU machine has.
 wsd_install_torch() {
   if [ -x "$WSD_VENV/bin/python" ] &&
-     "$WSD_VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$WSD_TORCH_VERSION')" 2>/dev/null; then
+     "$WSD_VENV/bin/python" -c "import torch, h5py, sys; sys.exit(torch.__version__.split('+')[0] != '$WSD_TORCH_VERSION')" 2>/dev/null; then
     return 0
   fi
   wsd_log "installing torch==$WSD_TORCH_VERSION into .venv (a large download, once)"
   python3 -m venv "$WSD_VENV"
-  "$WSD_VENV/bin/pip" install -q --disable-pip-version-check "torch==$WSD_TORCH_VERSION" h5py
+  "$WSD_VENV/bin/pip" install -q --disable-pip-version-check "torch==$WSD_TORCH_VERSION" h5py numpy
 }
 
 wsd_setup() {

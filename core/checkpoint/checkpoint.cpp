@@ -91,7 +91,8 @@ ModelInfo read_model_info(const h5::File& file) {
   if (file.has_attr("/model", "parameterisation")) {
     info.parameterisation = file.attr_string("/model", "parameterisation");
   }
-  if (file.has_attr("/model", "score_sign")) info.score_sign = file.attr_int("/model", "score_sign");
+  if (file.has_attr("/model", "score_sign"))
+    info.score_sign = file.attr_int("/model", "score_sign");
   return info;
 }
 

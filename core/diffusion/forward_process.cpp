@@ -22,7 +22,7 @@ torch::Tensor at_least_float(const torch::Tensor& x) {
 OutputKind ForwardProcessOptions::output_kind() const {
   if (process() == ProcessType::kFlow) return OutputKind::kVelocity;
   return parameterisation() == Parameterisation::kWs ? OutputKind::kWhitenedScore
-                                                      : OutputKind::kNoise;
+                                                     : OutputKind::kNoise;
 }
 
 torch::Tensor whitened_score_target(const DiffusionSchedule& schedule, const torch::Tensor& n,
@@ -52,8 +52,7 @@ ForwardProcess::ForwardProcess(std::shared_ptr<const DiffusionSchedule> schedule
 
 torch::Tensor ForwardProcess::sample_t(int64_t n, torch::Generator& gen,
                                        torch::Device device) const {
-  const auto u =
-      torch::rand({n}, gen, torch::TensorOptions(torch::kFloat64).device(gen.device()));
+  const auto u = torch::rand({n}, gen, torch::TensorOptions(torch::kFloat64).device(gen.device()));
   return (options_.t_eps() + (1.0 - options_.t_eps()) * u).to(device);
 }
 
@@ -97,8 +96,8 @@ LossTerms ForwardProcess::loss(const torch::Tensor& output, const torch::Tensor&
   // would align it with the last axis and mix samples (the published code's bug).
   auto weight = loss_weight(t).to(mse.device(), mse.scalar_type());
   weight = weight.dim() == 0 ? weight.expand_as(mse) : weight.view({-1});
-  TORCH_CHECK(weight.size(0) == mse.size(0), "loss: ", weight.size(0), " times for ",
-              mse.size(0), " samples");
+  TORCH_CHECK(weight.size(0) == mse.size(0), "loss: ", weight.size(0), " times for ", mse.size(0),
+              " samples");
   LossTerms terms;
   terms.per_sample = weight * mse;
   terms.loss = terms.per_sample.mean();

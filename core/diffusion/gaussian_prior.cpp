@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/diffusion/forward_process.hpp"
+#include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
 
 namespace wsd {
@@ -98,7 +99,7 @@ GaussianPrior::GaussianPrior(torch::Tensor mean, torch::Tensor power_spectrum,
               mean_.sizes());
   TORCH_CHECK(noise_power_.dim() <= 3, "gaussian prior: noise power must be at most 3-D");
   // Throws if k^2 does not broadcast against the [C, H, W/2+1] grid.
-  (void)torch::broadcast_shapes(std::vector<int64_t>{c, h, wr}, noise_power_.sizes());
+  (void)at::infer_size(std::vector<int64_t>{c, h, wr}, noise_power_.sizes());
   TORCH_CHECK((power_ >= 0).all().item<bool>() && (noise_power_ >= 0).all().item<bool>(),
               "gaussian prior: power spectra must be non-negative");
 }
@@ -110,8 +111,8 @@ GaussianPrior::GaussianPrior(const GaussianStatistics& statistics, torch::Tensor
 
 torch::Tensor GaussianPrior::filter_centred(const torch::Tensor& x, const torch::Tensor& alpha,
                                             const torch::Tensor& multiplier) const {
-  TORCH_CHECK(x.dim() == 4 && x.sizes().slice(1) == mean_.sizes(), "gaussian prior: x ",
-              x.sizes(), " does not match the prior's images ", mean_.sizes());
+  TORCH_CHECK(x.dim() == 4 && x.sizes().slice(1) == mean_.sizes(), "gaussian prior: x ", x.sizes(),
+              " does not match the prior's images ", mean_.sizes());
   const auto mean = mean_.to(x.device(), x.scalar_type());
   const auto centred = x - alpha.to(x.scalar_type()) * mean;
   const auto spectrum = F::rfft2(centred, c10::nullopt, {-2, -1}, "ortho");
@@ -154,11 +155,9 @@ torch::Tensor GaussianPrior::mmse(const torch::Tensor& t) const {
   const auto posterior = safe_ratio((power_ * noise).expand_as(denominator), denominator);
   const int64_t h = mean_.size(1);
   const int64_t w = mean_.size(2);
-  auto multiplicity = torch::full({w / 2 + 1}, 2.0, torch::kFloat64);
-  multiplicity[0] = 1.0;
-  if (w % 2 == 0) multiplicity[w / 2] = 1.0;
   // Mean over the full grid of each channel, then over channels.
-  const auto per_channel = (posterior * multiplicity).sum({-2, -1}) / static_cast<double>(h * w);
+  const auto per_channel =
+      (posterior * rfft2_multiplicity(h, w)).sum({-2, -1}) / static_cast<double>(h * w);
   auto result = per_channel.mean(-1);
   return t.dim() == 0 ? result.reshape({}) : result.view({-1});
 }
@@ -169,8 +168,7 @@ torch::Tensor GaussianPrior::sample(int64_t n, torch::Generator& gen) const {
                               torch::TensorOptions(torch::kFloat64).device(device));
   const auto spectrum = F::rfft2(e, c10::nullopt, {-2, -1}, "ortho") * power_.to(device).sqrt();
   return mean_.to(device) +
-         F::irfft2(spectrum, std::vector<int64_t>{mean_.size(1), mean_.size(2)}, {-2, -1},
-                   "ortho");
+         F::irfft2(spectrum, std::vector<int64_t>{mean_.size(1), mean_.size(2)}, {-2, -1}, "ortho");
 }
 
 }  // namespace wsd

@@ -73,9 +73,7 @@ CosineSchedule::CosineSchedule(double beta_clip, double offset)
   integrated_at_clip_ = -2.0 * (std::log(std::cos(phase_clip)) - log_cos_phase0_);
 }
 
-double CosineSchedule::phase(double t) const {
-  return 0.5 * kPi * (t + offset_) / (1.0 + offset_);
-}
+double CosineSchedule::phase(double t) const { return 0.5 * kPi * (t + offset_) / (1.0 + offset_); }
 
 double CosineSchedule::beta(double t) const {
   if (t >= t_clip_) return beta_clip_;

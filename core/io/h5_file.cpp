@@ -22,17 +22,26 @@ struct TypeMap {
 
 TypeMap native_type_for(torch::Dtype dtype) {
   switch (dtype) {
-    case torch::kFloat32: return {dtype, H5T_NATIVE_FLOAT};
-    case torch::kFloat64: return {dtype, H5T_NATIVE_DOUBLE};
-    case torch::kInt64: return {dtype, H5T_NATIVE_INT64};
-    case torch::kInt32: return {dtype, H5T_NATIVE_INT32};
-    case torch::kUInt8: return {dtype, H5T_NATIVE_UINT8};
-    case torch::kInt8: return {dtype, H5T_NATIVE_INT8};
-    case torch::kBool: return {torch::kUInt8, H5T_NATIVE_UINT8};
+    case torch::kFloat32:
+      return {dtype, H5T_NATIVE_FLOAT};
+    case torch::kFloat64:
+      return {dtype, H5T_NATIVE_DOUBLE};
+    case torch::kInt64:
+      return {dtype, H5T_NATIVE_INT64};
+    case torch::kInt32:
+      return {dtype, H5T_NATIVE_INT32};
+    case torch::kUInt8:
+      return {dtype, H5T_NATIVE_UINT8};
+    case torch::kInt8:
+      return {dtype, H5T_NATIVE_INT8};
+    case torch::kBool:
+      return {torch::kUInt8, H5T_NATIVE_UINT8};
     // bf16/fp16 weights are widened: the file stays readable by any HDF5 tool.
     case torch::kBFloat16:
-    case torch::kFloat16: return {torch::kFloat32, H5T_NATIVE_FLOAT};
-    default: throw H5Error(std::string("cannot store tensors of dtype ") + c10::toString(dtype));
+    case torch::kFloat16:
+      return {torch::kFloat32, H5T_NATIVE_FLOAT};
+    default:
+      throw H5Error(std::string("cannot store tensors of dtype ") + c10::toString(dtype));
   }
 }
 
@@ -75,9 +84,7 @@ std::string parent_of(const std::string& path) {
 
 }  // namespace
 
-Handle::Handle(Handle&& other) noexcept : id_(other.id_), closer_(other.closer_) {
-  other.id_ = -1;
-}
+Handle::Handle(Handle&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = -1; }
 
 Handle& Handle::operator=(Handle&& other) noexcept {
   if (this != &other) {
@@ -118,7 +125,9 @@ File File::open_read(const std::string& path) {
   return File(Handle(id, H5Fclose), path);
 }
 
-void File::fail(const std::string& what) const { throw H5Error("HDF5 file '" + path_ + "': " + what); }
+void File::fail(const std::string& what) const {
+  throw H5Error("HDF5 file '" + path_ + "': " + what);
+}
 
 bool File::exists(const std::string& object) const {
   if (object == "/" || object.empty()) return true;
@@ -143,8 +152,8 @@ std::vector<std::string> File::list(const std::string& group) const {
   if (H5Gget_info(g.get(), &info) < 0) fail("cannot list group '" + group + "'");
   std::vector<std::string> names;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t len = H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr,
-                                           0, H5P_DEFAULT);
+    const ssize_t len =
+        H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     if (len < 0) fail("cannot list group '" + group + "'");
     std::string name(static_cast<size_t>(len), '\0');
     H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1,
@@ -240,8 +249,9 @@ void File::set_attr(const std::string& object, const std::string& name, const st
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   if (H5Aexists(obj.get(), name.c_str()) > 0) H5Adelete(obj.get(), name.c_str());
-  Handle attr(H5Acreate2(obj.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose);
+  Handle attr(
+      H5Acreate2(obj.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
   const char* data = value.c_str();
   if (!attr.valid() || H5Awrite(attr.get(), type.get(), &data) < 0) {
     fail("cannot write attribute '" + name + "' on '" + object + "'");
@@ -253,8 +263,7 @@ template <typename T>
 void write_scalar_attr(hid_t obj, const std::string& name, hid_t type, T value) {
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
-  Handle attr(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose);
+  Handle attr(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   if (!attr.valid() || H5Awrite(attr.get(), type, &value) < 0) {
     throw H5Error("cannot write attribute '" + name + "'");
   }
@@ -276,9 +285,9 @@ bool File::has_attr(const std::string& object, const std::string& name) const {
 
 Handle File::open_attr(const std::string& object, const std::string& name) const {
   if (!has_attr(object, name)) fail("no attribute '" + name + "' on '" + object + "'");
-  return Handle(H5Aopen_by_name(handle_.get(), object.c_str(), name.c_str(), H5P_DEFAULT,
-                                H5P_DEFAULT),
-                H5Aclose);
+  return Handle(
+      H5Aopen_by_name(handle_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
 }
 
 std::string File::attr_string(const std::string& object, const std::string& name) const {
@@ -325,8 +334,10 @@ std::vector<int64_t> File::attr_ints(const std::string& object, const std::strin
     if (H5Aread(attr.get(), base.get(), raw.data()) < 0) fail("cannot read '" + name + "'");
     for (size_t i = 0; i < values.size(); ++i) {
       int64_t v = 0;
-      if (width == 1) v = static_cast<int8_t>(raw[i]);
-      else std::memcpy(&v, raw.data() + i * width, std::min<size_t>(width, 8));
+      if (width == 1)
+        v = static_cast<int8_t>(raw[i]);
+      else
+        std::memcpy(&v, raw.data() + i * width, std::min<size_t>(width, 8));
       values[i] = v;
     }
     return values;

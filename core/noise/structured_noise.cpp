@@ -16,16 +16,27 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kFourPiSq = 4.0 * kPi * kPi;
 
-// Quadrature sizes of psd(); see the header for why these suffice.
+// Quadrature sizes of psd(). Gauss-Legendre converges geometrically once the node count exceeds
+// about e/4 times the decay rate of k^2 in the quantile variable (~55 for stds from 1 px at the
+// corner frequencies), and the midpoint rule in a periodic angle does too.
 constexpr int64_t kIsotropicNodes = 256;
 constexpr int64_t kAnisotropicNodes = 64;
-constexpr int64_t kRotatedStdNodes = 48;
-constexpr int64_t kAngleNodes = 48;
+constexpr int64_t kAngleNodes = 64;
+// kernel_sum kernels are not separable, so their psd evaluates every node directly.
+constexpr int64_t kKernelStdNodes = 32;
+constexpr int64_t kKernelAngleNodes = 32;
 constexpr int64_t kQuadratureChunk = 4096;
 
 namespace F = torch::fft;
 
 torch::Tensor view_batch(const torch::Tensor& v) { return v.view({-1, 1, 1, 1}); }
+
+// exp(-4 pi^2 q) for the Gaussian spectra. Exponents are clamped at -300: k^2 below ~1e-130 is
+// zero for every use, and exp's underflow path is several times slower than its normal one.
+constexpr double kMinExponent = -300.0;
+torch::Tensor gaussian_power(const torch::Tensor& q) {
+  return torch::exp((-kFourPiSq * q).clamp_min(kMinExponent));
+}
 
 // Gauss-Legendre nodes and weights mapped to [0, 1] (weights sum to 1), by Newton iteration on
 // the Legendre polynomial from the usual cosine initial guesses.
@@ -41,9 +52,9 @@ std::pair<torch::Tensor, torch::Tensor> gauss_legendre_unit(int64_t n) {
       double p_prev = 1.0;
       double p = x;
       for (int64_t k = 2; k <= n; ++k) {
-        const double p_next =
-            ((2.0 * static_cast<double>(k) - 1.0) * x * p - (static_cast<double>(k) - 1.0) * p_prev) /
-            static_cast<double>(k);
+        const double p_next = ((2.0 * static_cast<double>(k) - 1.0) * x * p -
+                               (static_cast<double>(k) - 1.0) * p_prev) /
+                              static_cast<double>(k);
         p_prev = p;
         p = p_next;
       }
@@ -65,9 +76,65 @@ torch::Tensor wrap_kernel(const torch::Tensor& g, int64_t a, int64_t b) {
   const int64_t radius = (size - 1) / 2;
   const auto offsets =
       torch::arange(-radius, radius + 1, torch::TensorOptions(torch::kLong).device(g.device()));
-  auto rows = torch::zeros({g.size(0), 1, a, size}, g.options())
-                  .index_add_(2, offsets.remainder(a), g);
+  auto rows =
+      torch::zeros({g.size(0), 1, a, size}, g.options()).index_add_(2, offsets.remainder(a), g);
   return torch::zeros({g.size(0), 1, a, b}, g.options()).index_add_(3, offsets.remainder(b), rows);
+}
+
+// E[k^2] of the unit-variance anisotropic GRF over independent stds with quantile nodes `s` and
+// weights `ws` (and uniform angles when rotated). For a fixed angle, k^2_ij(f) = A_i(f) B_j(f)
+// factorises over (sx_i, sy_j), so the normalisers Z_ij (full-grid means) and the weighted sum
+// over all (i, j) are two matrix products instead of n^2 spectra. Rotated kernels average the
+// Nyquist aliases like spectral_power: those bins enter four times with weight 1/4.
+torch::Tensor anisotropic_grf_power(const torch::Tensor& s, const torch::Tensor& ws, bool rotated,
+                                    int64_t h, int64_t w) {
+  const auto grids = rfft2_frequencies(h, w);
+  const auto fy = grids.first.expand({h, w / 2 + 1}).flatten();
+  const auto fx = grids.second.expand({h, w / 2 + 1}).flatten();
+  const auto multiplicity = rfft2_multiplicity(h, w).expand({h, w / 2 + 1}).flatten();
+  const auto nyquist = (fy == -0.5).logical_or(fx == 0.5);
+  torch::Tensor bin_y = fy, bin_x = fx, bin_index = torch::arange(fy.size(0));
+  torch::Tensor bin_weight = torch::ones_like(fy);
+  if (rotated && nyquist.any().item<bool>()) {
+    const auto regular = torch::nonzero(nyquist.logical_not()).flatten();
+    const auto edge = torch::nonzero(nyquist).flatten();
+    const auto ey = fy.index_select(0, edge);
+    const auto ex = fx.index_select(0, edge);
+    const auto ey_alias = torch::where(ey == -0.5, 0.5, ey);
+    const auto ex_alias = torch::where(ex == 0.5, -0.5, ex);
+    bin_y = torch::cat({fy.index_select(0, regular), ey, ey, ey_alias, ey_alias});
+    bin_x = torch::cat({fx.index_select(0, regular), ex, ex_alias, ex, ex_alias});
+    bin_index = torch::cat({regular, edge, edge, edge, edge});
+    bin_weight = torch::cat({torch::ones({regular.size(0)}, torch::kFloat64),
+                             torch::full({4 * edge.size(0)}, 0.25, torch::kFloat64)});
+  }
+  const auto bin_mass = multiplicity.index_select(0, bin_index) * bin_weight;
+  // Many angles at once ([angles, nodes, bins] and batched matrix products): a handful of large
+  // operations rather than a loop of small ones, in chunks of about 8M elements.
+  const int64_t n_angle = rotated ? kAngleNodes : 1;
+  const auto theta =
+      rotated ? kPi * (torch::arange(n_angle, torch::kFloat64) + 0.5) / static_cast<double>(n_angle)
+              : torch::zeros({1}, torch::kFloat64);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 23) / (s.size(0) * bin_y.size(0)));
+  const auto s2 = s.square().view({1, -1, 1});
+  const auto pair_weight = torch::outer(ws, ws);
+  auto contribution = torch::zeros_like(bin_y);
+  for (int64_t start = 0; start < n_angle; start += chunk) {
+    const auto angle = theta.slice(0, start, std::min(n_angle, start + chunk));
+    const auto c = torch::cos(angle).view({-1, 1});
+    const auto sn = torch::sin(angle).view({-1, 1});
+    const auto u = (c * bin_x + sn * bin_y).unsqueeze(1);  // [angles, 1, bins]
+    const auto v = (c * bin_y - sn * bin_x).unsqueeze(1);
+    const auto along_x = gaussian_power(s2 * u.square());  // [angles, nodes, bins]
+    const auto along_y = gaussian_power(s2 * v.square());
+    const auto normaliser =
+        torch::bmm(along_x * bin_mass, along_y.transpose(1, 2)) / static_cast<double>(h * w);
+    contribution +=
+        (along_x * torch::bmm(pair_weight / normaliser, along_y)).sum(std::vector<int64_t>{0, 1});
+  }
+  contribution *= bin_weight / static_cast<double>(n_angle);
+  auto total = torch::zeros_like(fy).index_add_(0, bin_index, contribution);
+  return total.view({h, w / 2 + 1});
 }
 
 }  // namespace
@@ -172,8 +239,7 @@ NoiseParams StructuredNoise::draw_params(int64_t n, torch::Generator& gen,
     return torch::exp(std::log(lo) + std::log(hi / lo) * u);
   };
   params.sigma_x = quantile(torch::rand({n}, gen, opts));
-  params.sigma_y =
-      options_.anisotropic() ? quantile(torch::rand({n}, gen, opts)) : params.sigma_x;
+  params.sigma_y = options_.anisotropic() ? quantile(torch::rand({n}, gen, opts)) : params.sigma_x;
   if (options_.rotate()) params.angle = kPi * torch::rand({n}, gen, opts);
   return params.to(device);
 }
@@ -211,23 +277,31 @@ torch::Tensor StructuredNoise::spectral_power(const NoiseParams& params, int64_t
   const bool rotated = params.angle.defined() && options_.anisotropic();
   torch::Tensor power;
   if (!rotated) {
-    power = torch::exp(-kFourPiSq * (sx2 * fx.square() + sy2 * fy.square()));
+    power = gaussian_power(sx2 * fx.square() + sy2 * fy.square());
   } else {
     const auto c = view_batch(torch::cos(params.angle));
     const auto s = view_batch(torch::sin(params.angle));
     const auto gaussian = [&](const torch::Tensor& gy, const torch::Tensor& gx) {
       const auto u = c * gx + s * gy;
       const auto v = c * gy - s * gx;
-      return torch::exp(-kFourPiSq * (sx2 * u.square() + sy2 * v.square()));
+      return gaussian_power(sx2 * u.square() + sy2 * v.square());
     };
-    // A Nyquist coordinate is both +1/2 and -1/2; a rotated kernel is not even in each axis
-    // separately, so average over both aliases to keep k^2(f) = k^2(-f) on the torus.
+    power = gaussian(fy, fx);
+    // A Nyquist coordinate is both +1/2 and -1/2 and a rotated kernel is not even in each axis
+    // separately: average k^2 over both aliases there, which keeps k^2(f) = k^2(-f) on the
+    // torus (irfft2 then sees a Hermitian spectrum). Only the Nyquist row/column change.
     auto fx_alias = fx.clone();
-    auto fy_alias = fy.clone();
-    if (w % 2 == 0) fx_alias.index_put_({0, w / 2}, -0.5);
-    if (h % 2 == 0) fy_alias.index_put_({h / 2, 0}, 0.5);
-    power = 0.25 * (gaussian(fy, fx) + gaussian(fy, fx_alias) + gaussian(fy_alias, fx) +
-                    gaussian(fy_alias, fx_alias));
+    if (w % 2 == 0) {
+      const auto nyquist = fx.narrow(1, w / 2, 1);
+      power.narrow(-1, w / 2, 1).copy_(0.5 * (gaussian(fy, nyquist) + gaussian(fy, -nyquist)));
+      fx_alias.narrow(1, w / 2, 1).fill_(-0.5);
+    }
+    if (h % 2 == 0) {
+      const auto nyquist = fy.narrow(0, h / 2, 1);
+      power.narrow(-2, h / 2, 1)
+          .copy_(0.25 * (gaussian(nyquist, fx) + gaussian(-nyquist, fx) +
+                         gaussian(nyquist, fx_alias) + gaussian(-nyquist, fx_alias)));
+    }
   }
   power = normalise(power);
   if (options_.family() == NoiseFamily::kMixture) {
@@ -276,8 +350,8 @@ torch::Tensor StructuredNoise::convolve_linear(const torch::Tensor& e,
   const int64_t ph = std::max(h + radius, 2 * radius + 1);
   const int64_t pw = std::max(w + radius, 2 * radius + 1);
   const auto kernel = wrap_kernel(spatial_kernel(params.to(e.device())), ph, pw);
-  const auto spectrum = F::rfft2(e, std::vector<int64_t>{ph, pw}) *
-                        F::rfft2(kernel.to(e.scalar_type()));
+  const auto spectrum =
+      F::rfft2(e, std::vector<int64_t>{ph, pw}) * F::rfft2(kernel.to(e.scalar_type()));
   return F::irfft2(spectrum, std::vector<int64_t>{ph, pw})
       .slice(-2, 0, h)
       .slice(-1, 0, w)
@@ -286,18 +360,18 @@ torch::Tensor StructuredNoise::convolve_linear(const torch::Tensor& e,
 
 torch::Tensor StructuredNoise::apply(const torch::Tensor& e, const NoiseParams& params) const {
   TORCH_CHECK(e.dim() == 4, "apply expects white noise [N, C, H, W], got ", e.sizes());
-  TORCH_CHECK(params.batch == e.size(0), "apply: ", params.batch, " parameter sets for ",
-              e.size(0), " samples");
+  TORCH_CHECK(params.batch == e.size(0), "apply: ", params.batch, " parameter sets for ", e.size(0),
+              " samples");
   if (options_.family() == NoiseFamily::kWhite) return e.clone();
   if (options_.normalisation() == NoiseNormalisation::kKernelSum) {
     return convolve_linear(e, params);
   }
   const int64_t h = e.size(-2);
   const int64_t w = e.size(-1);
-  const auto k = torch::sqrt(spectral_power(params.to(e.device()), h, w, e.device()))
-                     .to(e.scalar_type());
-  return F::irfft2(F::rfft2(e, c10::nullopt, {-2, -1}, "ortho") * k,
-                   std::vector<int64_t>{h, w}, {-2, -1}, "ortho");
+  const auto k =
+      torch::sqrt(spectral_power(params.to(e.device()), h, w, e.device())).to(e.scalar_type());
+  return F::irfft2(F::rfft2(e, c10::nullopt, {-2, -1}, "ortho") * k, std::vector<int64_t>{h, w},
+                   {-2, -1}, "ortho");
 }
 
 torch::Tensor StructuredNoise::sample(int64_t n, int64_t c, int64_t h, int64_t w,
@@ -313,8 +387,7 @@ torch::Tensor StructuredNoise::sample(int64_t n, int64_t c, int64_t h, int64_t w
 }
 
 torch::Tensor StructuredNoise::sample_per_image(const std::vector<uint64_t>& seeds, int64_t c,
-                                                int64_t h, int64_t w,
-                                                torch::Device device) const {
+                                                int64_t h, int64_t w, torch::Device device) const {
   TORCH_CHECK(!seeds.empty(), "sample_per_image needs at least one seed");
   const int64_t n = static_cast<int64_t>(seeds.size());
   const int64_t drawn_channels = options_.channel_mode() == ChannelMode::kGray ? 1 : c;
@@ -328,8 +401,7 @@ torch::Tensor StructuredNoise::sample_per_image(const std::vector<uint64_t>& see
     white.push_back(torch::randn({1, drawn_channels, h, w}, gen, options_.dtype()));
   }
   const auto e = torch::cat(white).to(device);
-  auto noise = options_.family() == NoiseFamily::kWhite ? e
-                                                        : apply(e, NoiseParams::cat(params));
+  auto noise = options_.family() == NoiseFamily::kWhite ? e : apply(e, NoiseParams::cat(params));
   if (drawn_channels != c) noise = noise.expand({n, c, h, w}).contiguous();
   return noise;
 }
@@ -345,40 +417,42 @@ torch::Tensor StructuredNoise::psd(int64_t h, int64_t w) const {
     single.batch = 1;
     return power_of(single).view({h, w / 2 + 1}).contiguous();
   }
-
   const double lo = options_.grf_sigma_min();
   const double hi = options_.grf_sigma_max();
   const auto quantile = [&](const torch::Tensor& u) {
     if (options_.grf_sampling() == GrfSampling::kUniform) return lo + (hi - lo) * u;
     return torch::exp(std::log(lo) + std::log(hi / lo) * u);
   };
-  torch::Tensor sx, sy, angle, weight;
-  if (!options_.anisotropic()) {
-    auto [u, wu] = gauss_legendre_unit(kIsotropicNodes);
-    sx = sy = quantile(u);
-    weight = wu;
-  } else {
-    const int64_t n_std = options_.rotate() ? kRotatedStdNodes : kAnisotropicNodes;
-    auto [u, wu] = gauss_legendre_unit(n_std);
-    const auto s = quantile(u);
-    if (!options_.rotate()) {
-      auto grid = torch::meshgrid({s, s}, "ij");
-      sx = grid[0].flatten();
-      sy = grid[1].flatten();
-      weight = torch::outer(wu, wu).flatten();
-    } else {
-      const auto theta =
-          kPi * (torch::arange(kAngleNodes, torch::kFloat64) + 0.5) / static_cast<double>(kAngleNodes);
-      auto grid = torch::meshgrid({s, s, theta}, "ij");
-      sx = grid[0].flatten();
-      sy = grid[1].flatten();
-      angle = grid[2].flatten();
-      weight = (torch::outer(wu, wu).unsqueeze(-1) / static_cast<double>(kAngleNodes))
-                   .expand({n_std, n_std, kAngleNodes})
-                   .flatten();
+  const bool rotated = options_.anisotropic() && options_.rotate();
+  if (options_.anisotropic() && !kernel_sum) {
+    auto [u, weight] = gauss_legendre_unit(kAnisotropicNodes);
+    auto power = anisotropic_grf_power(quantile(u), weight, rotated, h, w);
+    if (options_.family() == NoiseFamily::kMixture) {
+      power = (1.0 - options_.white_fraction()) * power + options_.white_fraction();
     }
+    return power;
   }
 
+  // Direct tensor-product quadrature: every node's k^2 through the sampling code path.
+  const int64_t n_std = !options_.anisotropic() ? kIsotropicNodes : kKernelStdNodes;
+  auto [u, wu] = gauss_legendre_unit(n_std);
+  const auto s = quantile(u);
+  torch::Tensor sx, sy, angle, weight;
+  if (!options_.anisotropic()) {
+    sx = sy = s;
+    weight = wu;
+  } else {
+    const int64_t n_angle = rotated ? kKernelAngleNodes : 1;
+    const auto theta =
+        kPi * (torch::arange(n_angle, torch::kFloat64) + 0.5) / static_cast<double>(n_angle);
+    auto grid = torch::meshgrid({s, s, theta}, "ij");
+    sx = grid[0].flatten();
+    sy = grid[1].flatten();
+    if (rotated) angle = grid[2].flatten();
+    weight = (torch::outer(wu, wu).unsqueeze(-1) / static_cast<double>(n_angle))
+                 .expand({n_std, n_std, n_angle})
+                 .flatten();
+  }
   auto total = torch::zeros({h, w / 2 + 1}, torch::kFloat64);
   const int64_t nodes = sx.size(0);
   for (int64_t start = 0; start < nodes; start += kQuadratureChunk) {
@@ -388,7 +462,8 @@ torch::Tensor StructuredNoise::psd(int64_t h, int64_t w) const {
     chunk.sigma_x = sx.slice(0, start, stop);
     chunk.sigma_y = sy.slice(0, start, stop);
     if (angle.defined()) chunk.angle = angle.slice(0, start, stop);
-    total += (power_of(chunk) * view_batch(weight.slice(0, start, stop))).sum({0, 1});
+    total += (power_of(chunk) * view_batch(weight.slice(0, start, stop)))
+                 .sum(std::vector<int64_t>{0, 1});
   }
   return total;
 }

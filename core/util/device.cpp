@@ -24,7 +24,8 @@ torch::Device resolve_device(const std::string& name, int local_rank) {
 #ifdef WSD_WITH_CUDA
     throw InputError("device 'cuda' requested but no GPU is visible");
 #else
-    throw InputError("device 'cuda' requested but this build has no CUDA (configure with -DWSD_WITH_CUDA=ON)");
+    throw InputError(
+        "device 'cuda' requested but this build has no CUDA (configure with -DWSD_WITH_CUDA=ON)");
 #endif
   }
   const int count = static_cast<int>(torch::cuda::device_count());

@@ -10,10 +10,9 @@ namespace wsd {
 namespace {
 
 std::string pattern_for(const LogSetup& setup) {
-  const std::string rank =
-      setup.world_size > 1
-          ? "[rank " + std::to_string(setup.rank) + "/" + std::to_string(setup.world_size) + "] "
-          : "";
+  const std::string rank = setup.world_size > 1 ? "[rank " + std::to_string(setup.rank) + "/" +
+                                                      std::to_string(setup.world_size) + "] "
+                                                : "";
   return "[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] " + rank + "%v";
 }
 

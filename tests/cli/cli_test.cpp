@@ -7,6 +7,7 @@
 
 #include "core/checkpoint/checkpoint.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/test_data.hpp"
 
 namespace wsd {
 namespace {
@@ -45,7 +46,8 @@ TEST(Cli, EverySubcommandHasHelp) {
                           "import", "predict"}) {
     const auto r = wsdiff({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
-    EXPECT_NE(r.out.find("--config"), std::string::npos) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find(std::string("wsdiff ") + cmd), std::string::npos) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("-h,--help"), std::string::npos) << cmd << "\n" << r.out;
   }
 }
 
@@ -65,7 +67,8 @@ TEST(Cli, UsageErrorsExitWithTwoAndOneLine) {
 }
 
 TEST(Cli, MisspelledConfigKeyNamesKeyFileAndLine) {
-  const std::string path = temp_file("typo.yaml", "model:\n  n_channels: 32\ntrain:\n  stpes: 10\n");
+  const std::string path =
+      temp_file("typo.yaml", "model:\n  n_channels: 32\ntrain:\n  stpes: 10\n");
   const auto r = wsdiff({"info", "--config", path});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(line_count(r.err), 1u) << r.err;
@@ -75,8 +78,8 @@ TEST(Cli, MisspelledConfigKeyNamesKeyFileAndLine) {
 
 TEST(Cli, InfoPrintsTheResolvedConfigWithOverrides) {
   const std::string path = temp_file("ok.yaml", "train:\n  lr: 0.001\n");
-  const auto r = wsdiff({"info", "--config", path, "--set", "train.batch_size=17", "--set",
-                         "noise.family=white"});
+  const auto r = wsdiff(
+      {"info", "--config", path, "--set", "train.batch_size=17", "--set", "noise.family=white"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("batch_size: 17"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("family: white"), std::string::npos) << r.out;
@@ -99,8 +102,7 @@ TEST(Cli, InfoSummarisesACheckpoint) {
   save_checkpoint(c, path);
   const auto r = wsdiff({"info", path});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("parameters      40 in 2 tensors, dtype Float"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("parameters      40 in 2 tensors, dtype Float"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("step            321"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("batch 24"), std::string::npos) << r.out;
 }
@@ -112,7 +114,7 @@ TEST(Cli, InfoRejectsCorruptAndForeignFilesWithExitTwo) {
   EXPECT_EQ(line_count(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
 
-  r = wsdiff({"info", std::string(std::getenv("WSD_TEST_DATA")) + "/ddpm_unet_reference.h5"});
+  r = wsdiff({"info", test::reference_fixture()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("not a wsdiff checkpoint"), std::string::npos) << r.err;
 }

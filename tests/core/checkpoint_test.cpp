@@ -45,7 +45,8 @@ Checkpoint sample_checkpoint(int64_t step, int64_t big_elements = 16) {
 void expect_same(const StateDict& a, const StateDict& b) {
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, tensor] : a) {
-    const auto it = std::find_if(b.begin(), b.end(), [&](const auto& p) { return p.first == name; });
+    const auto it =
+        std::find_if(b.begin(), b.end(), [&](const auto& p) { return p.first == name; });
     ASSERT_NE(it, b.end()) << name;
     EXPECT_TRUE(torch::equal(tensor, it->second)) << name;
   }

@@ -725,12 +725,13 @@ TEST(ShippedConfigs, CifarUsesTheAuthorsNetwork) {
   EXPECT_EQ(c.noise.family, NoiseFamily::kGrf);
 }
 
-TEST(ShippedConfigs, FashionMnistIsASmallGrayGrfUnet) {
+TEST(ShippedConfigs, FashionMnistIsASmallGrayGrfDdpmUnet) {
   const Config c = load_config(std::string(WSD_SOURCE_DIR) + "/configs/fashion_mnist_ws.yaml");
   EXPECT_EQ(c.data.reader, DataReader::kIdx);
   EXPECT_EQ(c.data.image_size, 32);
   EXPECT_EQ(c.data.channels, 1);
-  EXPECT_EQ(c.model.type, ModelType::kUnet);
+  EXPECT_EQ(c.model.type, ModelType::kDdpmUnet);
+  EXPECT_EQ(c.model.n_channels, 32);
   EXPECT_EQ(c.noise.family, NoiseFamily::kGrf);
 }
 

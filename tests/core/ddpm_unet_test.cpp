@@ -2,7 +2,9 @@
 
 #include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "tests/support/test_data.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -19,11 +21,7 @@
 namespace wsd {
 namespace {
 
-std::string fixture_path() {
-  const char* dir = std::getenv("WSD_TEST_DATA");
-  return std::string(dir != nullptr ? dir : WSD_SOURCE_DIR "/tests/data") +
-         "/ddpm_unet_reference.h5";
-}
+std::string fixture_path() { return test::reference_fixture(); }
 
 // The fixture's network with its weights loaded, in eval mode.
 DdpmUNet fixture_network() {

@@ -1,4 +1,5 @@
 #include "core/io/h5_file.hpp"
+#include "tests/support/test_data.hpp"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -14,7 +15,7 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::path(::testing::TempDir()) / name).string();
 }
 
-std::string fixture() { return std::string(std::getenv("WSD_TEST_DATA")) + "/ddpm_unet_reference.h5"; }
+std::string fixture() { return test::reference_fixture(); }
 
 TEST(H5File, TensorsOfEveryStoredDtypeRoundTrip) {
   const std::string path = temp_path("roundtrip.h5");

@@ -1,8 +1,10 @@
 #include "core/network/state_dict.hpp"
 
 #include <gtest/gtest.h>
+
 #include <hdf5.h>
 #include <torch/torch.h>
+#include "tests/support/test_data.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -18,11 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fixture_path() {
-  const char* dir = std::getenv("WSD_TEST_DATA");
-  return std::string(dir != nullptr ? dir : WSD_SOURCE_DIR "/tests/data") +
-         "/ddpm_unet_reference.h5";
-}
+std::string fixture_path() { return test::reference_fixture(); }
 
 DdpmUNetOptions small_options() {
   return DdpmUNetOptions()

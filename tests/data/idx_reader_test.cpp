@@ -27,8 +27,9 @@ std::vector<uint8_t> idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims
 }
 
 void write_plain(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {

@@ -106,7 +106,8 @@ std::string self_executable() {
 
 std::string wsdiff_binary() {
   const char* bin = std::getenv("WSDIFF_BIN");
-  if (bin == nullptr) throw std::runtime_error("WSDIFF_BIN is not set (run the tests through ctest)");
+  if (bin == nullptr)
+    throw std::runtime_error("WSDIFF_BIN is not set (run the tests through ctest)");
   return bin;
 }
 

@@ -23,8 +23,8 @@ std::vector<test::ProcessResult> launch_ranks(int world, const std::string& test
   for (int r = 0; r < world; ++r) {
     test::ProcessSpec spec;
     spec.argv = {test::self_executable(), "--gtest_filter=Communicator." + test_name};
-    spec.env = {{"RANK", std::to_string(r)},        {"WORLD_SIZE", std::to_string(world)},
-                {"LOCAL_RANK", std::to_string(r)},  {"MASTER_ADDR", "127.0.0.1"},
+    spec.env = {{"RANK", std::to_string(r)},           {"WORLD_SIZE", std::to_string(world)},
+                {"LOCAL_RANK", std::to_string(r)},     {"MASTER_ADDR", "127.0.0.1"},
                 {"MASTER_PORT", std::to_string(port)}, {"WSD_TEST_RANK_CHILD", "1"}};
     for (const auto& kv : extra) spec.env.insert(kv);
     spec.timeout = std::chrono::seconds(120);
@@ -85,8 +85,7 @@ TEST(Communicator, DeadRankTimesOutRank) {
     comm->allreduce_sum(tensors);
     FAIL() << "allreduce with a dead peer returned";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("allreduce over gloo failed on rank 0"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("allreduce over gloo failed on rank 0"), std::string::npos)
         << e.what();
   }
 }

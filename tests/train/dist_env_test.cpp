@@ -24,9 +24,9 @@ class ScopedEnv {
 
  private:
   static void clear() {
-    for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
-                             "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
-                             "TORCHELASTIC_USE_AGENT_STORE"}) {
+    for (const char* name :
+         {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID",
+          "SLURM_NTASKS", "SLURM_LOCALID", "TORCHELASTIC_USE_AGENT_STORE"}) {
       unsetenv(name);
     }
   }
@@ -41,8 +41,11 @@ TEST(DistEnv, SingleProcessWithoutLauncherVariables) {
 }
 
 TEST(DistEnv, ReadsTorchrunVariables) {
-  ScopedEnv env({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"},
-                 {"MASTER_ADDR", "node07"}, {"MASTER_PORT", "29611"},
+  ScopedEnv env({{"RANK", "3"},
+                 {"WORLD_SIZE", "8"},
+                 {"LOCAL_RANK", "1"},
+                 {"MASTER_ADDR", "node07"},
+                 {"MASTER_PORT", "29611"},
                  {"TORCHELASTIC_USE_AGENT_STORE", "True"}});
   const DistEnv e = read_dist_env();
   EXPECT_EQ(e.launcher, "torchrun");
@@ -55,7 +58,9 @@ TEST(DistEnv, ReadsTorchrunVariables) {
 }
 
 TEST(DistEnv, ReadsSlurmVariables) {
-  ScopedEnv env({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "2"},
+  ScopedEnv env({{"SLURM_PROCID", "5"},
+                 {"SLURM_NTASKS", "16"},
+                 {"SLURM_LOCALID", "2"},
                  {"MASTER_ADDR", "10.0.0.1"}});
   const DistEnv e = read_dist_env();
   EXPECT_EQ(e.launcher, "slurm");

@@ -1,8 +1,8 @@
 #include "train/distributed/communicator.hpp"
 
+#include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/torch.h>
 #ifdef WSD_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
@@ -51,7 +51,8 @@ class ProcessGroupCommunicator final : public Communicator {
 
  private:
   // Groups share storage with the caller's tensors, so in-place results land in them.
-  static std::vector<std::vector<torch::Tensor>> by_dtype(const std::vector<torch::Tensor>& tensors) {
+  static std::vector<std::vector<torch::Tensor>> by_dtype(
+      const std::vector<torch::Tensor>& tensors) {
     std::vector<std::vector<torch::Tensor>> groups;
     for (const auto& t : tensors) {
       auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
@@ -101,8 +102,7 @@ c10::intrusive_ptr<c10d::Store> connect_store(const DistEnv& env,
 
 #ifdef WSD_WITH_GLOO
 c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store>& store,
-                                            const DistEnv& env,
-                                            std::chrono::milliseconds timeout) {
+                                            const DistEnv& env, std::chrono::milliseconds timeout) {
   auto options = c10d::ProcessGroupGloo::Options::create();
   options->timeout = timeout;
   // Same variable as PyTorch's: pin the interface on hosts with several networks.
@@ -117,8 +117,7 @@ c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store
 
 #ifdef WSD_WITH_CUDA
 c10::intrusive_ptr<c10d::Backend> make_nccl(const c10::intrusive_ptr<c10d::Store>& store,
-                                            const DistEnv& env,
-                                            std::chrono::milliseconds timeout) {
+                                            const DistEnv& env, std::chrono::milliseconds timeout) {
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = timeout;
   return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size, options);

@@ -1,0 +1,80 @@
+#include "core/model/score_model.hpp"
+
+#include "core/config/config_loader.hpp"
+#include "core/diffusion/schedule.hpp"
+#include "core/network/state_dict.hpp"
+#include "core/util/errors.hpp"
+
+namespace wsd {
+
+ScoreModel::ScoreModel(DdpmUNet network, ForwardProcess process)
+    : network_(std::move(network)), process_(std::move(process)) {}
+
+torch::Tensor ScoreModel::output(const torch::Tensor& x_t, const torch::Tensor& t) {
+  // The network takes t in the input's floating dtype; bookkeeping stays in float64 outside.
+  return network_->forward(x_t, t.to(x_t.device(), torch::kFloat32));
+}
+
+torch::Tensor ScoreModel::whitened_score(const torch::Tensor& x_t, const torch::Tensor& t) {
+  return process_.whitened_score(output(x_t, t), t.to(x_t.device()));
+}
+
+torch::Tensor ScoreModel::x0_estimate(const torch::Tensor& x_t, const torch::Tensor& t) {
+  return process_.x0_estimate(output(x_t, t), x_t, t.to(x_t.device()));
+}
+
+DdpmUNet make_network(const ModelConfig& config) {
+  if (config.type != ModelType::kDdpmUnet) {
+    throw InputError("model.type '" + std::string(enum_name(config.type)) +
+                     "' cannot be trained as a network; use ddpm_unet");
+  }
+  DdpmUNetOptions options;
+  options.image_channels(config.image_channels)
+      .n_channels(config.n_channels)
+      .ch_mults(std::vector<int64_t>(config.ch_mults.begin(), config.ch_mults.end()))
+      .is_attn(config.is_attn)
+      .n_blocks(config.n_blocks)
+      .dropout(config.dropout);
+  options.validate();
+  return DdpmUNet(options);
+}
+
+ForwardProcess make_forward_process(const ModelConfig& config) {
+  ForwardProcessOptions options;
+  options.process(config.process)
+      .parameterisation(config.parameterisation)
+      .score_sign(config.score_sign)
+      .t_eps(config.t_eps);
+  return ForwardProcess(make_schedule(config.schedule, config.beta_min, config.beta_max), options);
+}
+
+ModelInfo model_info_of(const ModelConfig& config) {
+  ModelInfo info;
+  info.type = std::string(enum_name(config.type));
+  info.parameterisation = config.process == ProcessType::kFlow
+                              ? "velocity"
+                              : std::string(enum_name(config.parameterisation));
+  info.score_sign = config.score_sign;
+  return info;
+}
+
+ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& source, bool use_ema,
+                            torch::Device device) {
+  Config config = parse_config(checkpoint.config_yaml, source + " (embedded config)");
+  const ModelInfo& info = checkpoint.model_info;
+  if (info.parameterisation == "velocity") {
+    config.model.process = ProcessType::kFlow;
+  } else if (auto p = parse_enum<Parameterisation>(info.parameterisation)) {
+    config.model.parameterisation = *p;
+  }
+  if (info.score_sign == 1 || info.score_sign == -1)
+    config.model.score_sign = static_cast<int>(info.score_sign);
+  DdpmUNet network = make_network(config.model);
+  const StateDict& weights = use_ema && !checkpoint.ema.empty() ? checkpoint.ema : checkpoint.model;
+  load_state_dict(*network, weights, source);
+  network->to(device);
+  network->eval();
+  return ScoreModel(network, make_forward_process(config.model));
+}
+
+}  // namespace wsd

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <memory>
+
+#include "core/config/config_types.hpp"
+#include "data/dataset.hpp"
+
+namespace wsd {
+
+// The dataset a data config names, for the given split, with data.limit applied.
+// Throws InputError naming the path when it cannot be opened.
+std::shared_ptr<const Dataset> open_dataset(const DataConfig& config, DataSplit split);
+
+// The first `count` samples of another dataset.
+class SubsetDataset final : public Dataset {
+ public:
+  SubsetDataset(std::shared_ptr<const Dataset> base, int64_t count);
+  int64_t size() const override { return count_; }
+  Sample get(int64_t index) const override { return base_->get(index); }
+  std::string describe() const override;
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  int64_t count_;
+};
+
+}  // namespace wsd

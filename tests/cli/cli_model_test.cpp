@@ -1,0 +1,148 @@
+// import -> predict -> sample and noise through the executable, on the reference fixture.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/io/h5_file.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_data.hpp"
+
+namespace wsd {
+namespace {
+
+namespace fs = std::filesystem;
+
+test::ProcessResult wsdiff(std::vector<std::string> args) {
+  test::ProcessSpec spec;
+  spec.argv = {test::wsdiff_binary()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.timeout = std::chrono::seconds(240);
+  return test::run_process(spec);
+}
+
+std::string fixture() { return test::reference_fixture(); }
+
+fs::path temp(const std::string& name) { return fs::path(::testing::TempDir()) / name; }
+
+// The fixture's inputs in the layout predict reads.
+std::string write_predict_input() {
+  const auto path = temp("predict_in.h5").string();
+  const h5::File ref = h5::File::open_read(fixture());
+  h5::File in = h5::File::create(path);
+  in.write_tensor("/x", ref.read_tensor("/input/x"));
+  in.write_tensor("/t", ref.read_tensor("/input/t"));
+  return path;
+}
+
+double max_error_against_fixture(const std::string& predicted) {
+  const auto y = h5::File::open_read(predicted).read_tensor("/y");
+  const auto expected = h5::File::open_read(fixture()).read_tensor("/output/y");
+  return (y - expected).abs().max().item<double>();
+}
+
+std::string import_fixture() {
+  const auto ckpt = temp("imported.h5").string();
+  const auto r = wsdiff({"import", "--from", fixture(), "--out", ckpt});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return ckpt;
+}
+
+TEST(CliModel, ImportedFixturePredictsTheReferenceOutput) {
+  const std::string ckpt = import_fixture();
+  const auto out = temp("predict_out.h5").string();
+  const auto r =
+      wsdiff({"predict", "--checkpoint", ckpt, "--input", write_predict_input(), "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LE(max_error_against_fixture(out), 1e-4);
+}
+
+// The authors' training script saves {'model_state_dict': ...} from a torch.compile'd model.
+TEST(CliModel, ImportsAPytorchCheckpointWithWrapperPrefixes) {
+  const std::string python = std::string(WSD_SOURCE_DIR) + "/.venv/bin/python";
+  ASSERT_TRUE(fs::exists(python)) << "the project venv (scripts/) provides torch for .pth import";
+  const auto pth = temp("authors.pth").string();
+  const std::string make_pth =
+      "import h5py, torch; f = h5py.File('" + fixture() +
+      "', 'r'); "
+      "sd = {'_orig_mod.' + k: torch.tensor(f['state_dict'][k][()]) for k in f['state_dict']}; "
+      "torch.save({'model_state_dict': sd, 'epoch': 3}, '" +
+      pth + "')";
+  test::ProcessSpec spec;
+  spec.argv = {python, "-c", make_pth};
+  const auto made = test::run_process(spec);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+
+  const auto ckpt = temp("imported_pth.h5").string();
+  auto r = wsdiff({"import", "--from", pth, "--out", ckpt, "--set", "model.n_channels=32", "--set",
+                   "model.ch_mults=[1,2,2]", "--set", "model.is_attn=[false,false,true]", "--set",
+                   "model.n_blocks=1", "--set", "model.dropout=0", "--set",
+                   "model.image_channels=1", "--set", "model.score_sign=-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto out = temp("predict_pth.h5").string();
+  r = wsdiff({"predict", "--checkpoint", ckpt, "--input", write_predict_input(), "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LE(max_error_against_fixture(out), 1e-4);
+  r = wsdiff({"info", ckpt});
+  EXPECT_NE(r.out.find("score sign -1"), std::string::npos) << r.out;
+}
+
+TEST(CliModel, ImportErrorsAreOneLineWithExitTwo) {
+  auto r =
+      wsdiff({"import", "--from", temp("missing.pth").string(), "--out", temp("x.h5").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("missing.pth"), std::string::npos) << r.err;
+
+  const auto junk = temp("junk.pth");
+  std::ofstream(junk) << "not a pickle";
+  r = wsdiff({"import", "--from", junk.string(), "--out", temp("y.h5").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("junk.pth"), std::string::npos) << r.err;
+
+  // Shape mismatch between the config and the weights names the key.
+  const std::string python = std::string(WSD_SOURCE_DIR) + "/.venv/bin/python";
+  const auto pth = temp("small.pth").string();
+  test::ProcessSpec spec;
+  spec.argv = {python, "-c",
+               "import torch; torch.save({'image_proj.weight': torch.zeros(3)}, '" + pth + "')"};
+  ASSERT_EQ(test::run_process(spec).exit_code, 0);
+  r = wsdiff({"import", "--from", pth, "--out", temp("z.h5").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("small.pth: missing key"), std::string::npos) << r.err;
+}
+
+TEST(CliModel, SamplesDependOnlyOnTheirOwnSeed) {
+  const std::string ckpt = import_fixture();
+  const auto two = temp("samples_two"), one = temp("samples_one");
+  auto r = wsdiff({"sample", "--checkpoint", ckpt, "--n", "2", "--steps", "3", "--seed", "7",
+                   "--out", two.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = wsdiff({"sample", "--checkpoint", ckpt, "--n", "1", "--steps", "3", "--seed", "7", "--out",
+              one.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto a = h5::File::open_read((two / "samples.h5").string()).read_tensor("/samples");
+  const auto b = h5::File::open_read((one / "samples.h5").string()).read_tensor("/samples");
+  ASSERT_EQ(a.sizes(), (std::vector<int64_t>{2, 1, 32, 32}));
+  EXPECT_TRUE(torch::allclose(a[0], b[0], 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(a[0], a[1]));
+  EXPECT_TRUE(fs::exists(two / "samples.png"));
+}
+
+TEST(CliModel, NoiseWritesSamplesSpectrumAndPicture) {
+  const auto out = temp("noise.h5").string(), png = temp("noise.png").string();
+  const auto r =
+      wsdiff({"noise", "--n", "6", "--out", out, "--png", png, "--set", "noise.family=power_law"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const h5::File f = h5::File::open_read(out);
+  EXPECT_EQ(f.read_tensor("/noise").sizes(), (std::vector<int64_t>{6, 1, 32, 32}));
+  const auto psd = f.read_tensor("/psd");
+  EXPECT_EQ(psd.sizes(), (std::vector<int64_t>{32, 17}));
+  EXPECT_GT(psd[0][1].item<double>(), psd[16][16].item<double>());  // 1/f: low frequencies dominate
+  EXPECT_GT(fs::file_size(png), 100u);
+}
+
+}  // namespace
+}  // namespace wsd
