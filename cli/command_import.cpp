@@ -1,7 +1,9 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <wsd_source_dir.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -12,9 +14,14 @@
 #include "core/config/config_writer.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/model/score_model.hpp"
+#include "core/model/sign_check.hpp"
 #include "core/network/h5_weights.hpp"
 #include "core/network/state_dict.hpp"
+#include "core/noise/structured_noise.hpp"
+#include "core/util/device.hpp"
 #include "core/util/errors.hpp"
+#include "data/batch_loader.hpp"
+#include "data/dataset_factory.hpp"
 
 namespace wsd::cli {
 namespace {
@@ -24,6 +31,9 @@ namespace fs = std::filesystem;
 struct ImportOptions {
   std::string from;
   std::string out;
+  bool check_sign = false;
+  int64_t n = 64;  // test images for the sign check
+  std::string device = "auto";
 };
 
 bool has_extension(const std::string& path, std::initializer_list<const char*> extensions) {
@@ -73,6 +83,50 @@ StateDict read_pytorch_state_dict(const std::string& path) {
   return state;
 }
 
+// N test-split images of the config's data (a fixed random subset: the loader's seeded order).
+torch::Tensor sign_check_images(const Config& config, int64_t n) {
+  const auto dataset = open_dataset(config.data, DataSplit::kTest);
+  LoaderOptions o;
+  o.batch_size = std::min<int64_t>(n, dataset->size());
+  o.seed = 0;
+  o.image_size = config.model.image_size;
+  o.channels = config.model.image_channels;
+  return BatchLoader(dataset, o).next();
+}
+
+// DESIGN.md section 1: the sign of an imported network is uncertain; keep the one whose Tweedie
+// estimate denoises. Updates the config's model.score_sign to the decision.
+void check_sign(Config& config, DdpmUNet network, const ImportOptions& o) {
+  const torch::Device device = resolve_device(o.device);
+  network->to(device);
+  network->eval();
+  ScoreModel model(network, make_forward_process(config.model));
+  const torch::Tensor images = sign_check_images(config, o.n);
+  const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
+  const SignCheck check = check_score_sign(model, images, noise);
+  for (size_t k = 0; k < check.times.size(); ++k) {
+    spdlog::info(
+        "sign check t={:.2f}: MSE of the noised input {:.5f}, Tweedie with sign +1 "
+        "{:.5f}, with sign -1 {:.5f}",
+        check.times[k], check.mse_input[k], check.mse_plus[k], check.mse_minus[k]);
+  }
+  spdlog::info(
+      "sign check on {} test images: mean MSE sign +1 {:.5f}, sign -1 {:.5f}, noised "
+      "input {:.5f}",
+      images.size(0), check.mean_plus, check.mean_minus, check.mean_input);
+  if (!check.conclusive) {
+    spdlog::warn(
+        "sign check inconclusive: neither sign's Tweedie estimate beats the noised input "
+        "(untrained or mismatched weights, or wrong parameterisation/noise in the "
+        "config?); score sign {:+d} kept as configured",
+        check.configured_sign);
+  } else {
+    spdlog::info("sign check: score sign {:+d} {} (configured {:+d})", check.sign, check.decision(),
+                 check.configured_sign);
+  }
+  config.model.score_sign = check.sign;
+}
+
 int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
   if (!fs::exists(o.from)) throw InputError("no such file '" + o.from + "'");
   Config config = load_config(config_options.config_path, config_options.overrides);
@@ -101,6 +155,8 @@ int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
   DdpmUNet network = make_network(config.model);
   load_state_dict(*network, state, o.from);
 
+  if (o.check_sign) check_sign(config, network, o);
+
   Checkpoint checkpoint;
   checkpoint.config_yaml = to_yaml(config);
   checkpoint.model_info = model_info_of(config.model);
@@ -125,10 +181,21 @@ Command add_import_command(CLI::App& root, const GlobalOptions&) {
                   "weights: .pth/.pt/.ckpt (model_state_dict) or .h5 (fixture layout)")
       ->required();
   app->add_option("-o,--out", o->out, "checkpoint to write (.h5)")->required();
+  app->add_flag("--check-sign", o->check_sign,
+                "test both signs of the output on noised test images of the config's data and "
+                "record the one that denoises");
+  app->add_option("--n", o->n, "test images for --check-sign")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app->add_option("--device", o->device, "device for --check-sign: auto, cpu or cuda")
+      ->capture_default_str();
   app->footer(
       "The config supplies what the weights do not record: for .pth files the network shape\n"
       "(model.n_channels, ch_mults, is_attn, n_blocks, image_channels), and always the\n"
-      "parameterisation, score_sign, schedule and noise family the network was trained with.");
+      "parameterisation, score_sign, schedule and noise family the network was trained with.\n"
+      "--check-sign noises --n images of data (test split) at t = 0.1, 0.3, 0.5 with the\n"
+      "config's noise and keeps the sign whose Tweedie estimate is closer to the clean images;\n"
+      "when neither beats the noised input (untrained weights) it warns and keeps score_sign.");
   return {app, [=]() { return run_import(*o, *config); }};
 }
 

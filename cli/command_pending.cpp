@@ -32,7 +32,4 @@ Command add_solve_command(CLI::App& root, const GlobalOptions&) {
 Command add_eval_command(CLI::App& root, const GlobalOptions&) {
   return pending(root, "eval", "Evaluate methods on benchmark tasks (PSNR/SSIM)");
 }
-Command add_bench_command(CLI::App& root, const GlobalOptions&) {
-  return pending(root, "bench", "Measure speed of noise generation, training and sampling");
-}
 }  // namespace wsd::cli

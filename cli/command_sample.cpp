@@ -10,7 +10,7 @@
 #include "core/config/config_loader.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
-#include "core/model/score_model.hpp"
+#include "core/model/prior_loader.hpp"
 #include "core/noise/structured_noise.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
@@ -40,7 +40,7 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   const uint64_t first_seed = o.seed.value_or(config.sampler.seed);
   const torch::Device device = resolve_device(o.device);
   torch::NoGradGuard no_grad;
-  ScoreModel model = load_score_model(checkpoint, o.checkpoint, !o.raw_weights, device);
+  const std::unique_ptr<Prior> prior = load_prior(checkpoint, o.checkpoint, !o.raw_weights, device);
   const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
   const int64_t steps = o.steps > 0 ? o.steps : config.sampler.steps;
   const int64_t c = config.model.image_channels, s = config.model.image_size;
@@ -50,21 +50,20 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   for (int64_t i = 0; i < o.n; ++i) seeds.push_back(first_seed + static_cast<uint64_t>(i));
   auto x = noise.sample_per_image(seeds, c, s, s, device);
   const ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
-    return model.whitened_score(xt, t);
+    return prior->whitened_score(xt, t);
   };
   const auto grid = uniform_time_grid(steps, config.model.t_eps);
   const auto start = std::chrono::steady_clock::now();
   const int64_t report = std::max<int64_t>(1, steps / 10);
   x = sample_euler(
-      model.process().schedule(), score, x, grid,
-      [&](int64_t step, int64_t total, const torch::Tensor&) {
+      prior->schedule(), score, x, grid, [&](int64_t step, int64_t total, const torch::Tensor&) {
         if (step % report != 0 && step != total) return;
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         spdlog::info("sampling step {}/{} ({:.1f} s, ETA {:.1f} s)", step, total, seconds,
                      seconds / step * (total - step));
       });
-  x = tweedie_from_score(model.process().schedule(), score, x, grid.back()).to(torch::kCPU);
+  x = tweedie_from_score(prior->schedule(), score, x, grid.back()).to(torch::kCPU);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -78,11 +77,12 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     file.set_attr("/", "seed", static_cast<int64_t>(first_seed));
     file.set_attr("/", "sampler", std::string("euler"));
     file.set_attr("/", "ema", static_cast<int64_t>(!o.raw_weights));
+    file.set_attr("/", "prior", prior->describe());
   }
   const std::string png_path = (std::filesystem::path(o.out) / "samples.png").string();
   write_image_grid(x, png_path);
-  spdlog::info("{} samples, {} Euler steps, {:.2f} s ({:.3f} s per image): {} and {}", o.n, steps,
-               seconds, seconds / o.n, h5_path, png_path);
+  spdlog::info("{} samples from {}, {} Euler steps, {:.2f} s ({:.3f} s per image): {} and {}", o.n,
+               prior->describe(), steps, seconds, seconds / o.n, h5_path, png_path);
   return 0;
 }
 

@@ -7,16 +7,17 @@ if(WSD_USE_PCH)
   add_library(wsd_pch STATIC ${CMAKE_CURRENT_LIST_DIR}/wsd_pch.cpp)
   target_link_libraries(wsd_pch PUBLIC wsd_torch)
   target_compile_options(wsd_pch PRIVATE ${WSD_WARNINGS})
-  target_compile_definitions(wsd_pch PUBLIC WSD_VERSION="${PROJECT_VERSION}"
-                                            WSD_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_compile_definitions(wsd_pch PUBLIC WSD_VERSION="${PROJECT_VERSION}")
   target_precompile_headers(wsd_pch PRIVATE <torch/torch.h>)
 endif()
 
+configure_file(${CMAKE_CURRENT_LIST_DIR}/source_dir.hpp.in
+               ${CMAKE_BINARY_DIR}/generated/wsd_source_dir.hpp @ONLY)
+
 function(wsd_apply_common target)
   target_compile_options(${target} PRIVATE ${WSD_WARNINGS})
-  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
-  target_compile_definitions(${target} PUBLIC WSD_VERSION="${PROJECT_VERSION}"
-                                              WSD_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
+  target_compile_definitions(${target} PUBLIC WSD_VERSION="${PROJECT_VERSION}")
 endfunction()
 
 # wsd_library(NAME SOURCES ... [TORCH] [DEPS ...]): a static library of the project.

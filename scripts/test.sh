@@ -10,4 +10,5 @@ wsd_setup
 wsd_build build -DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON
 wsd_build build-cuda -DWSD_WITH_CUDA=ON -DWSD_WITH_GLOO=ON
 wsd_log "running tests"
-ctest --test-dir build --output-on-failure --parallel "$(nproc)" "$@"
+# One thread per test: the tests run in parallel and torch threads would only contend.
+OMP_NUM_THREADS=1 ctest --test-dir build --output-on-failure --parallel "$(nproc)" "$@"

@@ -23,6 +23,14 @@ torch::Tensor ScoreModel::x0_estimate(const torch::Tensor& x_t, const torch::Ten
   return process_.x0_estimate(output(x_t, t), x_t, t.to(x_t.device()));
 }
 
+std::string ScoreModel::describe() const {
+  const char* kind = process_.output_kind() == OutputKind::kVelocity ? "velocity"
+                     : process_.output_kind() == OutputKind::kNoise  ? "noise"
+                                                                     : "ws";
+  return std::string("ddpm_unet (") + kind + ", sign " +
+         (process_.options().score_sign() < 0 ? "-1" : "+1") + ")";
+}
+
 DdpmUNet make_network(const ModelConfig& config) {
   if (config.type != ModelType::kDdpmUnet) {
     throw InputError("model.type '" + std::string(enum_name(config.type)) +
@@ -60,6 +68,9 @@ ModelInfo model_info_of(const ModelConfig& config) {
 
 ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& source, bool use_ema,
                             torch::Device device) {
+  if (checkpoint.model_info.type == "gaussian") {
+    throw InputError("'" + source + "' holds a gaussian prior, not a network");
+  }
   Config config = parse_config(checkpoint.config_yaml, source + " (embedded config)");
   const ModelInfo& info = checkpoint.model_info;
   if (info.parameterisation == "velocity") {

@@ -8,13 +8,14 @@
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_types.hpp"
 #include "core/diffusion/forward_process.hpp"
+#include "core/model/prior.hpp"
 #include "core/network/ddpm_unet.hpp"
 
 namespace wsd {
 
 // A trained prior as samplers see it: the network plus the forward process that says what its
 // output means (parameterisation, score sign, schedule).
-class ScoreModel {
+class ScoreModel final : public Prior {
  public:
   ScoreModel(DdpmUNet network, ForwardProcess process);
 
@@ -24,9 +25,11 @@ class ScoreModel {
   // The raw network output for x_t [N, C, H, W] at times t (float64 [N] or scalar).
   torch::Tensor output(const torch::Tensor& x_t, const torch::Tensor& t);
   // s_W(x_t, t) = G G^T grad log p_t(x_t), whatever the parameterisation.
-  torch::Tensor whitened_score(const torch::Tensor& x_t, const torch::Tensor& t);
+  torch::Tensor whitened_score(const torch::Tensor& x_t, const torch::Tensor& t) override;
   // E[x_0 | x_t].
-  torch::Tensor x0_estimate(const torch::Tensor& x_t, const torch::Tensor& t);
+  torch::Tensor x0_estimate(const torch::Tensor& x_t, const torch::Tensor& t) override;
+  const DiffusionSchedule& schedule() const override { return process_.schedule(); }
+  std::string describe() const override;
 
  private:
   DdpmUNet network_;
@@ -42,8 +45,9 @@ ForwardProcess make_forward_process(const ModelConfig& config);
 // What a checkpoint records about a model config.
 ModelInfo model_info_of(const ModelConfig& config);
 
-// Loads a checkpoint's model (EMA weights when `use_ema` and present) on `device`, in eval mode.
-// The parameterisation and sign recorded in the checkpoint override those of its config.
+// Loads a checkpoint's network (EMA weights when `use_ema` and present) on `device`, in eval
+// mode. The parameterisation and sign recorded in the checkpoint override those of its config.
+// Throws InputError for a checkpoint that holds no network (a gaussian prior: use load_prior).
 ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& source, bool use_ema,
                             torch::Device device);
 

@@ -1,6 +1,7 @@
 // import -> predict -> sample and noise through the executable, on the reference fixture.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <wsd_source_dir.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -60,6 +61,20 @@ TEST(CliModel, ImportedFixturePredictsTheReferenceOutput) {
 }
 
 // The authors' training script saves {'model_state_dict': ...} from a torch.compile'd model.
+// The checkpoint format promises readability with plain h5py, no project code.
+TEST(CliModel, CheckpointIsReadableWithH5py) {
+  const std::string ckpt = import_fixture();
+  test::ProcessSpec spec;
+  spec.argv = {std::string(WSD_SOURCE_DIR) + "/.venv/bin/python", "-c",
+               "import h5py; f = h5py.File('" + ckpt +
+                   "', 'r'); "
+                   "print(f.attrs['format'], f.attrs['format_version'], f['model'].attrs['type'], "
+                   "f['model/final.weight'].shape, len(f['model']), 'config' in f.attrs)"};
+  const auto r = test::run_process(spec);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "wsdiff-checkpoint 1 ddpm_unet (1, 32, 3, 3) 168 True\n");
+}
+
 TEST(CliModel, ImportsAPytorchCheckpointWithWrapperPrefixes) {
   const std::string python = std::string(WSD_SOURCE_DIR) + "/.venv/bin/python";
   ASSERT_TRUE(fs::exists(python)) << "the project venv (scripts/) provides torch for .pth import";

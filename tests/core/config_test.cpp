@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <wsd_source_dir.hpp>
 
 #include <filesystem>
 #include <fstream>

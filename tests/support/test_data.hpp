@@ -1,5 +1,7 @@
 #pragma once
 
+#include <wsd_source_dir.hpp>
+
 #include <string>
 
 namespace wsd::test {

@@ -1,0 +1,20 @@
+#include "core/model/prior_loader.hpp"
+
+#include "core/model/gaussian_prior_model.hpp"
+#include "core/model/score_model.hpp"
+#include "core/util/errors.hpp"
+
+namespace wsd {
+
+std::unique_ptr<Prior> load_prior(const Checkpoint& checkpoint, const std::string& source,
+                                  bool use_ema, torch::Device device) {
+  const std::string& type = checkpoint.model_info.type;
+  if (type == "ddpm_unet") {
+    return std::make_unique<ScoreModel>(load_score_model(checkpoint, source, use_ema, device));
+  }
+  if (type == "gaussian") return load_gaussian_prior(checkpoint, source, device);
+  throw InputError("'" + source + "': model type '" + type +
+                   "' cannot be loaded as a prior (expected ddpm_unet or gaussian)");
+}
+
+}  // namespace wsd
