@@ -20,6 +20,8 @@
 namespace wsd {
 
 using ScoreFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
+// E[x_0 | x_t]: what the flow-matching sampler integrates with.
+using DenoiserFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
 using StepCallback = std::function<void(int64_t step, int64_t steps, const torch::Tensor& x)>;
 
 // `steps + 1` times, uniform from 1 down to t_eps.
@@ -36,5 +38,11 @@ torch::Tensor tweedie_from_score(const DiffusionSchedule& schedule, const ScoreF
 // each interval [t_{i+1}, t_i]: x <- (2 - sqrt(1 - beta dt)) x + s_W dt / 2.
 torch::Tensor sample_euler(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
                            const std::vector<double>& grid, const StepCallback& callback = {});
+
+// Euler steps of the flow-matching ODE for x_t = (1 - t) x_0 + t n, whose velocity
+// v = n - x_0 = (x_t - E[x_0 | x_t]) / t needs only the denoiser: x <- x - dt v, from grid[0] = 1
+// down to the last grid time (t_eps > 0).
+torch::Tensor sample_flow_euler(const DenoiserFn& denoise, torch::Tensor x,
+                                const std::vector<double>& grid, const StepCallback& callback = {});
 
 }  // namespace wsd

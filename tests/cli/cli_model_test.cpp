@@ -9,6 +9,7 @@
 
 #include "core/io/h5_file.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/synthetic_idx.hpp"
 #include "tests/support/test_data.hpp"
 
 namespace wsd {
@@ -144,6 +145,53 @@ TEST(CliModel, SamplesDependOnlyOnTheirOwnSeed) {
   EXPECT_TRUE(torch::allclose(a[0], b[0], 1e-5, 1e-5));
   EXPECT_FALSE(torch::allclose(a[0], a[1]));
   EXPECT_TRUE(fs::exists(two / "samples.png"));
+}
+
+// A flow-matching prior trained and sampled through the executable: the velocity ODE runs.
+TEST(CliModel, FlowMatchingPriorTrainsAndSamples) {
+  const fs::path data = temp("flow_cli_data");
+  fs::create_directories(data);
+  test::write_blob_idx_images(data / "train-images-idx3-ubyte", 32, 8, 1);
+  test::write_blob_idx_images(data / "t10k-images-idx3-ubyte", 8, 8, 2);
+  const auto run = temp("flow_cli_run");
+  fs::remove_all(run);
+  auto r = wsdiff({"train",
+                   "--out",
+                   run.string(),
+                   "--set",
+                   "data.path=" + data.string(),
+                   "--set",
+                   "data.image_size=8",
+                   "--set",
+                   "model.image_size=8",
+                   "--set",
+                   "model.process=flow",
+                   "--set",
+                   "model.ch_mults=[1]",
+                   "--set",
+                   "model.is_attn=[false]",
+                   "--set",
+                   "model.n_blocks=1",
+                   "--set",
+                   "train.steps=2",
+                   "--set",
+                   "train.batch_size=8",
+                   "--set",
+                   "train.device=cpu",
+                   "--set",
+                   "train.sample_every=0",
+                   "--set",
+                   "train.validate_every=0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto out = temp("flow_cli_samples");
+  r = wsdiff({"sample", "--checkpoint", (run / "checkpoints" / "last.h5").string(), "--n", "3",
+              "--steps", "4", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const h5::File f = h5::File::open_read((out / "samples.h5").string());
+  EXPECT_EQ(f.attr_string("/", "sampler"), "flow_euler");
+  const auto samples = f.read_tensor("/samples");
+  EXPECT_EQ(samples.sizes(), (std::vector<int64_t>{3, 1, 8, 8}));
+  EXPECT_TRUE(torch::isfinite(samples).all().item<bool>());
 }
 
 TEST(CliModel, NoiseWritesSamplesSpectrumAndPicture) {

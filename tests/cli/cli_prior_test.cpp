@@ -14,6 +14,7 @@
 #include "core/config/config_loader.hpp"
 #include "core/io/h5_file.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/synthetic_idx.hpp"
 #include "tests/support/test_data.hpp"
 
 namespace wsd {
@@ -33,26 +34,6 @@ test::ProcessResult wsdiff(std::vector<std::string> args,
 
 fs::path temp(const std::string& name) { return fs::path(::testing::TempDir()) / name; }
 
-// Smooth blobs as IDX bytes (see tests/train/trainer_test.cpp); returns the images [n, s, s].
-torch::Tensor write_idx_images(const fs::path& path, int64_t n, int64_t size, uint64_t seed) {
-  std::ofstream out(path, std::ios::binary);
-  auto put = [&](uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) out.put(static_cast<char>((v >> s) & 0xff));
-  };
-  put(0x803);
-  put(static_cast<uint32_t>(n));
-  put(static_cast<uint32_t>(size));
-  put(static_cast<uint32_t>(size));
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const auto yy = torch::arange(size, torch::kFloat32).view({1, size, 1});
-  const auto xx = torch::arange(size, torch::kFloat32).view({1, 1, size});
-  const auto cy = torch::rand({n, 1, 1}, gen) * size, cx = torch::rand({n, 1, 1}, gen) * size;
-  const auto img = torch::exp(-((yy - cy).square() + (xx - cx).square()) / 8.0) * 255.0;
-  const auto bytes = img.round().clamp(0, 255).to(torch::kUInt8).contiguous();
-  out.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
-  return bytes;
-}
-
 struct Dataset {
   fs::path dir;
   torch::Tensor train;  // uint8 [n, s, s]
@@ -62,8 +43,8 @@ Dataset make_dataset(const std::string& name, int64_t n_train, int64_t n_test, i
   Dataset d{temp(name), {}};
   fs::remove_all(d.dir);
   fs::create_directories(d.dir);
-  d.train = write_idx_images(d.dir / "train-images-idx3-ubyte", n_train, size, 1);
-  write_idx_images(d.dir / "t10k-images-idx3-ubyte", n_test, size, 2);
+  d.train = test::write_blob_idx_images(d.dir / "train-images-idx3-ubyte", n_train, size, 1);
+  test::write_blob_idx_images(d.dir / "t10k-images-idx3-ubyte", n_test, size, 2);
   return d;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
+#include "tests/support/synthetic_idx.hpp"
 #include "train/lr_schedule.hpp"
 
 namespace wsd {
@@ -16,40 +17,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void write_idx_images(const fs::path& path, int64_t n, int64_t size, uint64_t seed) {
-  std::ofstream out(path, std::ios::binary);
-  auto put = [&](uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) out.put(static_cast<char>((v >> s) & 0xff));
-  };
-  put(0x803);
-  put(static_cast<uint32_t>(n));
-  put(static_cast<uint32_t>(size));
-  put(static_cast<uint32_t>(size));
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  // Smooth blobs: a learnable distribution, unlike uniform noise.
-  const auto yy = torch::arange(size, torch::kFloat32).view({1, size, 1});
-  const auto xx = torch::arange(size, torch::kFloat32).view({1, 1, size});
-  const auto cy = torch::rand({n, 1, 1}, gen) * size, cx = torch::rand({n, 1, 1}, gen) * size;
-  const auto img = torch::exp(-((yy - cy).square() + (xx - cx).square()) / 8.0) * 255.0;
-  const auto bytes = img.round().clamp(0, 255).to(torch::kUInt8).contiguous();
-  out.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
-}
-
 fs::path make_dataset(const std::string& name) {
   const fs::path dir = fs::path(::testing::TempDir()) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
-  write_idx_images(dir / "train-images-idx3-ubyte", 64, 8, 1);
-  write_idx_images(dir / "t10k-images-idx3-ubyte", 16, 8, 2);
+  test::write_blob_idx_images(dir / "train-images-idx3-ubyte", 64, 8, 1);
+  test::write_blob_idx_images(dir / "t10k-images-idx3-ubyte", 16, 8, 2);
   return dir;
 }
 
-Config tiny_config(const fs::path& data, int64_t steps) {
+Config tiny_config(const fs::path& data, int64_t steps, const std::string& process = "diffusion") {
   return parse_config(
       "data: {path: '" + data.string() +
           "', image_size: 8, channels: 1, random_flip: true}\n"
           "noise: {family: grf, grf_sigma_min: 0.5, grf_sigma_max: 2.0}\n"
           "model: {type: ddpm_unet, parameterisation: noise, image_channels: 1, image_size: 8,\n"
+          "        process: " +
+          process +
+          ",\n"
           "        n_channels: 32, ch_mults: [1], is_attn: [false], n_blocks: 1, dropout: 0.0}\n"
           "train: {steps: " +
           std::to_string(steps) +
@@ -132,6 +117,17 @@ TEST(Trainer, RunDirectoryHoldsMetricsAndCheckpoints) {
   EXPECT_EQ(summary.state.step, 4);
   EXPECT_EQ(summary.state.images_seen, 32);
   EXPECT_EQ(summary.model_info.parameterisation, "noise");
+}
+
+// The flow-matching interpolant shares noise, network and trainer; its checkpoint records the
+// velocity parameterisation so that sampling picks the flow ODE.
+TEST(Trainer, FlowMatchingTrainsAndRecordsVelocity) {
+  const fs::path data = make_dataset("flow_data");
+  const fs::path out = fs::path(::testing::TempDir()) / "flow_run";
+  fs::remove_all(out);
+  const auto outcome = run(tiny_config(data, 3, "flow"), out);
+  EXPECT_TRUE(std::isfinite(outcome.last_loss));
+  EXPECT_EQ(inspect_checkpoint(outcome.last_checkpoint).model_info.parameterisation, "velocity");
 }
 
 }  // namespace
