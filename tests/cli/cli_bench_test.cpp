@@ -15,11 +15,8 @@ namespace {
 using nlohmann::json;
 
 test::ProcessResult wsdiff(std::vector<std::string> args) {
-  test::ProcessSpec spec;
-  spec.argv = {test::wsdiff_binary(), "bench"};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.timeout = std::chrono::seconds(240);
-  return test::run_process(spec);
+  args.insert(args.begin(), "bench");
+  return test::run_wsdiff(args);
 }
 
 // A one-resolution UNet on 8x8 images: a training step takes milliseconds on a CPU.

@@ -17,13 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-test::ProcessResult wsdiff(std::vector<std::string> args) {
-  test::ProcessSpec spec;
-  spec.argv = {test::wsdiff_binary()};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.timeout = std::chrono::seconds(240);
-  return test::run_process(spec);
-}
+test::ProcessResult wsdiff(const std::vector<std::string>& args) { return test::run_wsdiff(args); }
 
 std::string fixture() { return test::reference_fixture(); }
 

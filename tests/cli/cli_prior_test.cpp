@@ -22,14 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-test::ProcessResult wsdiff(std::vector<std::string> args,
-                           std::map<std::string, std::string> env = {}) {
-  test::ProcessSpec spec;
-  spec.argv = {test::wsdiff_binary()};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = std::move(env);
-  spec.timeout = std::chrono::seconds(240);
-  return test::run_process(spec);
+test::ProcessResult wsdiff(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env = {}) {
+  return test::run_wsdiff(args, env);
 }
 
 fs::path temp(const std::string& name) { return fs::path(::testing::TempDir()) / name; }

@@ -14,12 +14,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-test::ProcessResult wsdiff(std::vector<std::string> args) {
-  test::ProcessSpec spec;
-  spec.argv = {test::wsdiff_binary()};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.timeout = std::chrono::seconds(60);
-  return test::run_process(spec);
+test::ProcessResult wsdiff(const std::vector<std::string>& args) {
+  return test::run_wsdiff(args, {}, std::chrono::seconds(60));
 }
 
 std::string temp_file(const std::string& name, const std::string& text) {

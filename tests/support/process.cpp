@@ -111,4 +111,15 @@ std::string wsdiff_binary() {
   return bin;
 }
 
+ProcessResult run_wsdiff(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env,
+                         std::chrono::seconds timeout) {
+  ProcessSpec spec;
+  spec.argv = {wsdiff_binary()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = env;
+  spec.timeout = timeout;
+  return run_process(spec);
+}
+
 }  // namespace wsd::test

@@ -34,4 +34,9 @@ std::string self_executable();
 // The wsdiff executable under test (the WSDIFF_BIN environment variable set by CTest).
 std::string wsdiff_binary();
 
+// Runs `wsdiff ARGS...` with extra environment variables and captures its output.
+ProcessResult run_wsdiff(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env = {},
+                         std::chrono::seconds timeout = std::chrono::seconds(240));
+
 }  // namespace wsd::test
