@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -76,6 +77,8 @@ std::vector<ProcessResult> run_processes(const std::vector<ProcessSpec>& specs) 
       results[i].exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       results[i].out = slurp(running[i].out_path);
       results[i].err = slurp(running[i].err_path);
+      // The capture files live in a directory of their own: leave nothing behind in /tmp.
+      std::filesystem::remove_all(std::filesystem::path(running[i].out_path).parent_path());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
