@@ -98,18 +98,23 @@ void set_generator_state(torch::Generator& gen, const std::vector<uint8_t>& byte
                     .clone());
 }
 
-// The newest checkpoint of a run directory that loads cleanly ("auto" resume).
-std::string newest_valid_checkpoint(const fs::path& dir) {
+// The step_<N>.h5 files of a checkpoint directory, newest first.
+std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir) {
   std::vector<std::pair<int64_t, fs::path>> found;
   const std::regex name(R"(step_(\d+)\.h5)");
-  if (!fs::is_directory(dir)) return {};
+  if (!fs::is_directory(dir)) return found;
   for (const auto& entry : fs::directory_iterator(dir)) {
     std::smatch m;
     const std::string file = entry.path().filename().string();
     if (std::regex_match(file, m, name)) found.emplace_back(std::stoll(m[1]), entry.path());
   }
   std::sort(found.rbegin(), found.rend());
-  for (const auto& [step, path] : found) {
+  return found;
+}
+
+// The newest checkpoint of a run directory that loads cleanly ("auto" resume).
+std::string newest_valid_checkpoint(const fs::path& dir) {
+  for (const auto& [step, path] : step_checkpoints(dir)) {
     try {
       inspect_checkpoint(path.string());
       return path.string();
@@ -153,7 +158,7 @@ class TrainingRun {
     }
     network_->to(device_);
     if (device_.is_cuda()) generator_ = make_device_generator();
-    reducer_ = std::make_unique<GradientReducer>(communicator_, *network_);
+    reducer_ = std::make_unique<GradientReducer>(communicator_);
     reducer_->broadcast_parameters(*network_);
     optimizer_ = make_optimizer(*network_, config_.train);
     ema_ = std::make_unique<Ema>(*network_, config_.train.ema_decay);
@@ -251,13 +256,14 @@ class TrainingRun {
         const double rate = window_images / std::max(seconds, 1e-9);
         const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
         const double eta = elapsed / static_cast<double>(step_ - first_step) * (tc.steps - step_);
+        const double norm = grad_norm.item<double>();
+        const double lr = learning_rate(tc, step_ - 1);
         spdlog::info("step {}/{} | loss {:.5f} | grad {:.3f} | lr {:.2e} | {:.0f} img/s | ETA {}",
-                     step_, tc.steps, outcome.last_loss, grad_norm.item<double>(),
-                     learning_rate(tc, step_ - 1), rate, format_duration(eta));
+                     step_, tc.steps, outcome.last_loss, norm, lr, rate, format_duration(eta));
         metrics_.write({{"step", step_},
                         {"loss", outcome.last_loss},
-                        {"grad_norm", grad_norm.item<double>()},
-                        {"lr", learning_rate(tc, step_ - 1)},
+                        {"grad_norm", norm},
+                        {"lr", lr},
                         {"images_per_s", rate},
                         {"images_seen", images_seen_},
                         {"time_s", elapsed}});
@@ -398,14 +404,7 @@ class TrainingRun {
   }
 
   void prune_checkpoints(const fs::path& dir) {
-    std::vector<std::pair<int64_t, fs::path>> steps;
-    const std::regex name(R"(step_(\d+)\.h5)");
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      std::smatch m;
-      const std::string file = entry.path().filename().string();
-      if (std::regex_match(file, m, name)) steps.emplace_back(std::stoll(m[1]), entry.path());
-    }
-    std::sort(steps.rbegin(), steps.rend());
+    const auto steps = step_checkpoints(dir);
     for (size_t i = static_cast<size_t>(config_.train.keep_last); i < steps.size(); ++i) {
       fs::remove(steps[i].second);
     }

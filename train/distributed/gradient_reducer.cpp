@@ -27,7 +27,7 @@ void through_flat_buffers(const std::vector<torch::Tensor>& tensors, Collective&
 
 }  // namespace
 
-GradientReducer::GradientReducer(std::shared_ptr<Communicator> communicator, torch::nn::Module&)
+GradientReducer::GradientReducer(std::shared_ptr<Communicator> communicator)
     : communicator_(std::move(communicator)) {}
 
 void GradientReducer::average(torch::nn::Module& module) {

@@ -12,7 +12,7 @@ namespace wsd {
 // and reduced with a single collective each, not one collective per parameter.
 class GradientReducer {
  public:
-  GradientReducer(std::shared_ptr<Communicator> communicator, torch::nn::Module& module);
+  explicit GradientReducer(std::shared_ptr<Communicator> communicator);
   void average(torch::nn::Module& module);
   // Copies rank 0's parameters and buffers to every rank (start of training).
   void broadcast_parameters(torch::nn::Module& module);
