@@ -2,26 +2,40 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace wsd {
 
-// A linear forward model y = A x on image batches [N, C, H, W], with its exact adjoint A^H.
-// Operators are modules so that their buffers (kernels, transfer functions) follow .to(device).
+// A linear forward model y = A x on image batches with its exact adjoint A^H. An operator is
+// built for one input shape [C, H, W] (shapes are fixed per run), maps [N, C, H, W] to
+// [N, C', H', W'] (`output_shape`) and works on any batch size, dtype and device. Operators are
+// modules so that their buffers (kernels, masks, transfer functions) follow .to(device).
 class LinearOperatorImpl : public torch::nn::Module {
  public:
+  // Registry name ("gaussian_blur", "idt", ...), for logs and files.
   virtual std::string kind() const = 0;
-  virtual torch::Tensor apply(const torch::Tensor& x) = 0;
+  // A x.
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  // A^H y.
   virtual torch::Tensor adjoint(const torch::Tensor& y) = 0;
-};
+  // Per-image shapes [C, H, W] of x and of A x.
+  virtual std::vector<int64_t> input_shape() const = 0;
+  virtual std::vector<int64_t> output_shape() const = 0;
 
-// y = x: denoising; with low-frequency structured noise this is the dehazing task.
-class IdentityOperatorImpl : public LinearOperatorImpl {
- public:
-  std::string kind() const override { return "identity"; }
-  torch::Tensor apply(const torch::Tensor& x) override { return x; }
-  torch::Tensor adjoint(const torch::Tensor& y) override { return y; }
+  // Fourier-diagonal operators: the transfer function T, complex [C', Cin, H, W] on the full
+  // (orthonormal) fft2 grid of the input, so that fft2(A x)[o] = sum_i T[o, i] fft2(x)[i]. A
+  // channel-wise operator (the same filter on every channel) returns Cin = C' = 1 and is meant
+  // to be broadcast over channels. nullopt for every other operator.
+  virtual std::optional<torch::Tensor> transfer_function() const { return std::nullopt; }
+  bool is_fourier_diagonal() const { return transfer_function().has_value(); }
+
+ protected:
+  // Throws InputError naming the operator when x is not [N, shape...].
+  void check_shape(const torch::Tensor& x, const std::vector<int64_t>& shape,
+                   const char* what) const;
 };
-TORCH_MODULE(IdentityOperator);
+TORCH_MODULE(LinearOperator);
 
 }  // namespace wsd
