@@ -71,7 +71,9 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     x = sample_flow_euler(denoise, x, grid, progress);
     x = prior->x0_estimate(x, time_like(x, grid.back())).to(torch::kCPU);
   } else {
-    x = sample_euler(prior->schedule(), score, x, grid, progress);
+    SamplerContext context;
+    context.callback = progress;
+    x = sample_euler(prior->schedule(), score, x, grid, context);
     x = tweedie_from_score(prior->schedule(), score, x, grid.back()).to(torch::kCPU);
   }
   const double seconds =

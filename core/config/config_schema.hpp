@@ -233,9 +233,11 @@ struct Schema<EvalConfig> {
     v.field("methods", &T::methods, "reconstruction methods to compare",
             non_empty_list(Any{}, /*unique=*/true));
     v.field("n_images", &T::n_images, "test images per method", above(0));
-    v.field("checkpoint", &T::checkpoint, "WS-prior checkpoint; empty = latest of this run");
+    v.field("checkpoint", &T::checkpoint, "WS-prior checkpoint (method ws_prior)");
     v.field("conventional_checkpoint", &T::conventional_checkpoint,
-            "checkpoint of the conventional (white-noise) prior");
+            "checkpoint of the conventional (white-noise) prior (method conventional_prior)");
+    v.field("statistics_images", &T::statistics_images,
+            "training images for the Gaussian prior's mean and power spectrum", above(0));
     v.field("save_png", &T::save_png, "write reconstructions as PNG");
   }
   static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}

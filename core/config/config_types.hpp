@@ -135,6 +135,9 @@ struct EvalConfig {
   int n_images = 8;
   std::string checkpoint;
   std::string conventional_checkpoint;
+  // Training images the Gaussian prior's mean and power spectrum are estimated from (the
+  // Gaussian-prior, Wiener and Tikhonov methods).
+  std::int64_t statistics_images = 10000;
   bool save_png = true;
 };
 

@@ -2,9 +2,9 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
-
 #include "core/diffusion/forward_process.hpp"
+#include "core/util/errors.hpp"
+#include "infer/likelihood/likelihood_step.hpp"
 
 namespace wsd {
 
@@ -28,33 +28,49 @@ torch::Tensor tweedie_from_score(const DiffusionSchedule& schedule, const ScoreF
   return tweedie_x0(schedule, x, score(x, t_vec), t_vec);
 }
 
-torch::Tensor sample_euler(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
-                           const std::vector<double>& grid, const StepCallback& callback) {
-  const int64_t steps = static_cast<int64_t>(grid.size()) - 1;
-  for (int64_t i = 0; i < steps; ++i) {
-    const double t = grid[static_cast<size_t>(i)];
-    const double dt = t - grid[static_cast<size_t>(i + 1)];
-    const double beta = schedule.beta(t);
-    const auto s_w = score(x, time_like(x, t));
-    // The paper's factor needs beta dt < 1; coarser grids use its first-order expansion.
-    const double decay = beta * dt < 1.0 ? 2.0 - std::sqrt(1.0 - beta * dt) : 1.0 + 0.5 * beta * dt;
-    x = decay * x + (0.5 * dt) * s_w;
-    if (callback) callback(i + 1, steps, x);
-  }
-  return x;
+torch::Tensor ScoreEvaluation::corrected(torch::Tensor x_next) const {
+  return increment.defined() ? x_next + increment : x_next;
 }
 
-torch::Tensor sample_flow_euler(const DenoiserFn& denoise, torch::Tensor x,
-                                const std::vector<double>& grid, const StepCallback& callback) {
-  const int64_t steps = static_cast<int64_t>(grid.size()) - 1;
-  for (int64_t i = 0; i < steps; ++i) {
-    const double t = grid[static_cast<size_t>(i)];
-    const double dt = t - grid[static_cast<size_t>(i + 1)];
-    const auto velocity = (x - denoise(x, time_like(x, t))) / t;
-    x = x - dt * velocity;
-    if (callback) callback(i + 1, steps, x);
+ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn& score,
+                               const torch::Tensor& x, double t, double dt,
+                               const SamplerContext& context) {
+  ScoreEvaluation out;
+  LikelihoodStep* likelihood = context.likelihood.get();
+  if (likelihood == nullptr) {
+    out.s_w = score(x, time_like(x, t));
+    return out;
   }
-  return x;
+  if (!likelihood->differentiates_prior()) {
+    out.s_w = score(x, time_like(x, t));
+    out.increment = likelihood->increment({x, out.s_w, t, dt, schedule});
+    return out;
+  }
+  torch::AutoGradMode enable_grad(true);
+  const auto x_grad = x.detach().requires_grad_(true);
+  const auto s_w = score(x_grad, time_like(x, t));
+  out.increment = likelihood->increment({x_grad, s_w, t, dt, schedule}).detach();
+  out.s_w = s_w.detach();
+  return out;
+}
+
+void report_step(const SamplerContext& context, int64_t step, int64_t steps,
+                 const torch::Tensor& x) {
+  if (context.callback) context.callback(step, steps, x);
+}
+
+SamplerFn sampler_for(SamplerMethod method) {
+  switch (method) {
+    case SamplerMethod::kEuler:
+      return sample_euler;
+    case SamplerMethod::kHeun:
+      return sample_heun;
+    case SamplerMethod::kExponential:
+      return sample_exponential;
+    case SamplerMethod::kSde:
+      return sample_sde;
+  }
+  throw InputError("unknown sampler.method");
 }
 
 }  // namespace wsd

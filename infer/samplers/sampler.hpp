@@ -1,28 +1,51 @@
 #pragma once
 
-// The one sampler contract. Every sampler takes
+// The one sampler contract. Every sampler is a function
+//   sample_X(schedule, score, x, grid, context) -> x at the last grid time
+// taking
 //   - the prior as a score function returning the whitened score s_W(x, t) (a network in any
-//     parameterisation through ScoreModel, or the closed-form Gaussian prior),
+//     parameterisation through a Prior, or the closed-form Gaussian prior),
 //   - the schedule, the initial state x (at grid[0]) and a float64 time grid decreasing from 1
 //     to t_eps,
-//   - a per-step callback (progress, pictures),
-// and returns the state at the last grid time. Times are host doubles: no step synchronises
-// with the device.
+//   - a context: the optional likelihood step of posterior sampling, the noise family and
+//     per-image seeds of the stochastic sampler, and a per-step callback (progress, pictures).
+// Times are host doubles: no step synchronises with the device. The final Tweedie estimate
+// (tweedie_from_score) is the caller's last step.
 
 #include <torch/types.h>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "core/config/config_enums.hpp"
 #include "core/diffusion/schedule.hpp"
 
 namespace wsd {
+
+class LikelihoodStep;
+class StructuredNoise;
 
 using ScoreFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
 // E[x_0 | x_t]: what the flow-matching sampler integrates with.
 using DenoiserFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
 using StepCallback = std::function<void(int64_t step, int64_t steps, const torch::Tensor& x)>;
+
+struct SamplerContext {
+  // Posterior sampling: the data-consistency increment added after every prior step.
+  std::shared_ptr<LikelihoodStep> likelihood;
+  // The reverse SDE: its noise family (the prior's own K) and one seed per image, from which
+  // step i of image j draws its noise alone, so results never depend on the batch composition.
+  const StructuredNoise* noise = nullptr;
+  std::vector<uint64_t> seeds;
+  StepCallback callback;
+};
+
+using SamplerFn =
+    std::function<torch::Tensor(const DiffusionSchedule& schedule, const ScoreFn& score,
+                                torch::Tensor x, const std::vector<double>& grid,
+                                const SamplerContext& context)>;
 
 // `steps + 1` times, uniform from 1 down to t_eps.
 std::vector<double> uniform_time_grid(int64_t steps, double t_eps);
@@ -37,12 +60,49 @@ torch::Tensor tweedie_from_score(const DiffusionSchedule& schedule, const ScoreF
 // The paper's Euler step of the reverse probability-flow ODE dx/dt = -beta/2 x - s_W/2 on
 // each interval [t_{i+1}, t_i]: x <- (2 - sqrt(1 - beta dt)) x + s_W dt / 2.
 torch::Tensor sample_euler(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
-                           const std::vector<double>& grid, const StepCallback& callback = {});
+                           const std::vector<double>& grid, const SamplerContext& context = {});
+
+// Heun's second-order method on the same ODE (two score evaluations per step; the likelihood
+// increment uses the first).
+torch::Tensor sample_heun(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
+                          const std::vector<double>& grid, const SamplerContext& context = {});
+
+// The first-order exponential integrator of the VP ODE (DDIM / DPM-Solver-1): the linear drift
+// is integrated exactly and the noise estimate held constant over the step.
+torch::Tensor sample_exponential(const DiffusionSchedule& schedule, const ScoreFn& score,
+                                 torch::Tensor x, const std::vector<double>& grid,
+                                 const SamplerContext& context = {});
+
+// Euler-Maruyama on the reverse SDE dx = (-beta/2 x - s_W) dt + sqrt(beta) K dw, with K the
+// prior's structured noise (context.noise and context.seeds are required).
+torch::Tensor sample_sde(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
+                         const std::vector<double>& grid, const SamplerContext& context = {});
+
+// The sampler a config names.
+SamplerFn sampler_for(SamplerMethod method);
 
 // Euler steps of the flow-matching ODE for x_t = (1 - t) x_0 + t n, whose velocity
 // v = n - x_0 = (x_t - E[x_0 | x_t]) / t needs only the denoiser: x <- x - dt v, from grid[0] = 1
 // down to the last grid time (t_eps > 0).
 torch::Tensor sample_flow_euler(const DenoiserFn& denoise, torch::Tensor x,
                                 const std::vector<double>& grid, const StepCallback& callback = {});
+
+// Shared step helpers.
+
+// s_W at (x, t) and, when the context has a likelihood step, its increment there (both
+// detached; DPS evaluates the score on a differentiable copy of x).
+struct ScoreEvaluation {
+  torch::Tensor s_w;
+  torch::Tensor increment;  // undefined without a likelihood step
+
+  // x_next plus the increment, if any.
+  torch::Tensor corrected(torch::Tensor x_next) const;
+};
+ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn& score,
+                               const torch::Tensor& x, double t, double dt,
+                               const SamplerContext& context);
+
+// Calls the context's callback, if any.
+void report_step(const SamplerContext& context, int64_t step, int64_t steps, const torch::Tensor& x);
 
 }  // namespace wsd

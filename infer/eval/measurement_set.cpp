@@ -1,0 +1,115 @@
+#include "infer/eval/measurement_set.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "core/config/config_loader.hpp"
+#include "core/config/config_writer.hpp"
+#include "core/io/h5_file.hpp"
+#include "core/util/errors.hpp"
+#include "data/dataset_factory.hpp"
+#include "data/transforms.hpp"
+#include "operators/measurement_noise.hpp"
+#include "operators/operator_factory.hpp"
+
+namespace wsd {
+namespace {
+
+constexpr const char* kFormat = "wsdiff-measurements";
+constexpr int64_t kFormatVersion = 1;
+
+std::string now_utc() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+torch::Tensor test_image(const Dataset& dataset, const DataConfig& data, int64_t index) {
+  return to_channels(fit_to_size(dataset.get(index).image, data.image_size), data.channels);
+}
+
+}  // namespace
+
+std::vector<int64_t> task_image_shape(const Config& config) {
+  const int64_t s = config.data.image_size;
+  if (config.task.operator_name == OperatorType::kIdt) return {config.task.absorption ? 2 : 1, s, s};
+  return {config.data.channels, s, s};
+}
+
+std::vector<int64_t> MeasurementSet::image_shape() const { return task_image_shape(config); }
+
+MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device) {
+  const auto shape = task_image_shape(config);
+  DataConfig data = config.data;
+  if (config.task.operator_name == OperatorType::kIdt) data.channels = 1;
+  const auto dataset = open_dataset(data, DataSplit::kTest);
+  const bool absorption = config.task.operator_name == OperatorType::kIdt && config.task.absorption;
+  const int64_t needed = absorption ? 2 * n : n;
+  if (dataset->size() < needed) {
+    throw InputError("data: the test split has " + std::to_string(dataset->size()) +
+                     " images, the task needs " + std::to_string(needed));
+  }
+  std::vector<torch::Tensor> images;
+  for (int64_t i = 0; i < n; ++i) {
+    auto image = test_image(*dataset, data, i);
+    if (absorption) image = torch::cat({0.5 * test_image(*dataset, data, n + i), image});
+    images.push_back(image);
+  }
+  MeasurementSet set;
+  set.config = config;
+  set.x_true = torch::stack(images).to(torch::kFloat32);
+  TORCH_CHECK(set.x_true.sizes().slice(1).vec() == shape, "unexpected image shape");
+  set.seeds = measurement_seeds(config.task.seed, 0, n);
+  auto op = make_operator(config.task, shape);
+  op->to(device);
+  const auto noise = MeasurementNoise::from_config(config.task);
+  torch::NoGradGuard no_grad;
+  set.y = measure(*op, set.x_true.to(device), noise, set.seeds).to(torch::kCPU, torch::kFloat32);
+  return set;
+}
+
+void write_measurements(const MeasurementSet& set, const std::string& path) {
+  h5::File file = h5::File::create(path);
+  file.write_tensor("/y", set.y.to(torch::kFloat32).contiguous());
+  if (set.x_true.defined()) file.write_tensor("/x_true", set.x_true.to(torch::kFloat32).contiguous());
+  std::vector<int64_t> seeds(set.seeds.begin(), set.seeds.end());
+  file.write_tensor("/seeds", torch::tensor(seeds, torch::kInt64));
+  file.set_attr("/", "format", std::string(kFormat));
+  file.set_attr("/", "format_version", kFormatVersion);
+  file.set_attr("/", "config", to_yaml(set.config));
+  file.set_attr("/", "seed", static_cast<int64_t>(set.config.task.seed));
+  file.set_attr("/", "operator", std::string(enum_name(set.config.task.operator_name)));
+  file.set_attr("/", "created", now_utc());
+  file.flush();
+}
+
+MeasurementSet read_measurements(const std::string& path) {
+  const h5::File file = h5::File::open_read(path);
+  if (!file.has_attr("/", "format") || file.attr_string("/", "format") != kFormat) {
+    throw InputError(path + ": not a wsdiff measurement file (no format \"" + kFormat +
+                     "\" attribute; write one with `wsdiff simulate`)");
+  }
+  if (!file.exists("/y")) throw InputError(path + ": missing dataset /y");
+  MeasurementSet set;
+  set.config = parse_config(file.attr_string("/", "config"), path + " (embedded config)");
+  set.y = file.read_tensor("/y").to(torch::kFloat32);
+  if (file.exists("/x_true")) set.x_true = file.read_tensor("/x_true").to(torch::kFloat32);
+  const int64_t n = set.y.size(0);
+  if (file.exists("/seeds")) {
+    const auto seeds = file.read_tensor("/seeds").to(torch::kInt64).contiguous();
+    for (int64_t i = 0; i < seeds.numel(); ++i) {
+      set.seeds.push_back(static_cast<uint64_t>(seeds.data_ptr<int64_t>()[i]));
+    }
+  }
+  if (static_cast<int64_t>(set.seeds.size()) != n) set.seeds = measurement_seeds(set.config.task.seed, 0, n);
+  if (set.x_true.defined() && set.x_true.size(0) != n) {
+    throw InputError(path + ": /x_true has " + std::to_string(set.x_true.size(0)) +
+                     " images but /y has " + std::to_string(n));
+  }
+  return set;
+}
+
+}  // namespace wsd

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "infer/likelihood/likelihood_step.hpp"
+
+namespace wsd {
+
+// The authors' normalised step ("Jalal"): with g = grad_x ||y - A x_t||_2 = -A^H r / ||r||,
+//   increment = -(dt / 2) lambda_t ||s_W|| g / ||g|| = (dt / 2) lambda_t ||s_W|| A^H r / ||A^H r||,
+// a data-consistency move as long as the prior's own update. Norms are per image (the authors'
+// code takes them over the whole batch, which couples unrelated images).
+class JalalLikelihoodStep final : public LikelihoodStep {
+ public:
+  using LikelihoodStep::LikelihoodStep;
+  std::string name() const override { return "jalal"; }
+  torch::Tensor increment(const LikelihoodInput& in) override;
+};
+
+}  // namespace wsd

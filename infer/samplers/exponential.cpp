@@ -1,0 +1,28 @@
+#include <torch/torch.h>
+
+#include "infer/samplers/sampler.hpp"
+
+namespace wsd {
+
+// With s_W = -(beta_t / sigma_t) n_hat, n_hat the estimate of the structured noise K e, the ODE
+// is dx/dt = -beta/2 x + beta/(2 sigma) n_hat: the VP ODE with n_hat in place of white noise.
+// Holding n_hat over [t - dt, t] and integrating the rest exactly gives
+//   x_s = alpha_s x0_hat + sigma_s n_hat,  x0_hat = (x_t - sigma_t n_hat) / alpha_t.
+torch::Tensor sample_exponential(const DiffusionSchedule& schedule, const ScoreFn& score,
+                                 torch::Tensor x, const std::vector<double>& grid,
+                                 const SamplerContext& context) {
+  const int64_t steps = static_cast<int64_t>(grid.size()) - 1;
+  for (int64_t i = 0; i < steps; ++i) {
+    const double t = grid[static_cast<size_t>(i)];
+    const double s = grid[static_cast<size_t>(i + 1)];
+    const auto eval = evaluate_score(schedule, score, x, t, t - s, context);
+    const double sigma_t = schedule.sigma(t), alpha_t = schedule.alpha(t);
+    const auto n_hat = (-sigma_t / schedule.beta(t)) * eval.s_w;
+    const auto x0_hat = (x - sigma_t * n_hat) / alpha_t;
+    x = eval.corrected(schedule.alpha(s) * x0_hat + schedule.sigma(s) * n_hat);
+    report_step(context, i + 1, steps, x);
+  }
+  return x;
+}
+
+}  // namespace wsd
