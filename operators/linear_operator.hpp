@@ -2,8 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wsd {
@@ -37,5 +39,13 @@ class LinearOperatorImpl : public torch::nn::Module {
                    const char* what) const;
 };
 TORCH_MODULE(LinearOperator);
+
+// Builds a concrete operator module and wraps it in the LinearOperator holder (the holder's
+// own forwarding constructor would try to construct the abstract base).
+template <class Impl, class... Args>
+LinearOperator make_linear_operator(Args&&... args) {
+  return LinearOperator(
+      std::shared_ptr<LinearOperatorImpl>(std::make_shared<Impl>(std::forward<Args>(args)...)));
+}
 
 }  // namespace wsd

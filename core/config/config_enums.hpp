@@ -46,6 +46,7 @@ enum class OperatorType {
   kIdt
 };
 enum class Boundary { kCircular, kZero };
+enum class MaskKind { kRandom, kBox };
 
 enum class EvalMethod { kWsPrior, kConventionalPrior, kGaussianPrior, kWiener, kTikhonov };
 
@@ -200,6 +201,12 @@ template <>
 struct EnumTraits<Boundary> {
   static constexpr std::array<EnumEntry<Boundary>, 2> kValues{
       {{Boundary::kCircular, "circular"}, {Boundary::kZero, "zero"}}};
+};
+
+template <>
+struct EnumTraits<MaskKind> {
+  static constexpr std::array<EnumEntry<MaskKind>, 2> kValues{
+      {{MaskKind::kRandom, "random"}, {MaskKind::kBox, "box"}}};
 };
 
 template <>

@@ -209,11 +209,17 @@ struct Schema<TaskConfig> {
     v.field("downsample_factor", &T::downsample_factor, "downsample: factor per axis", at_least(1));
     v.field("mask_fraction", &T::mask_fraction, "inpaint: fraction of pixels removed",
             between(inclusive(0), inclusive(1)));
+    v.field("mask_kind", &T::mask_kind,
+            "inpaint: random (pixels drawn with task.seed) or box (one centred hole)");
     v.field("laplace_c", &T::laplace_c, "laplace: constant c of the operator", above(0));
-    v.field("pixel_size", &T::pixel_size, "idt: object-plane pixel size (um)", above(0));
+    v.field("pixel_size", &T::pixel_size,
+            "laplace, idt: object-plane pixel size (um); sets the frequency units", above(0));
     v.field("wavelength", &T::wavelength, "idt: illumination wavelength (um)", above(0));
     v.field("na", &T::na, "idt: objective numerical aperture", above(0));
     v.field("led_grid", &T::led_grid, "idt: LEDs per side of the illumination grid", at_least(1));
+    v.field("led_na_spacing", &T::led_na_spacing,
+            "idt: illumination NA between neighbouring LEDs; 0 = the corner LEDs at 0.9 NA",
+            at_least(0));
     v.field("absorption", &T::absorption, "idt: reconstruct absorption as well as phase");
     v.field("noise_level", &T::noise_level, "measurement noise std (images in [-1, 1])",
             at_least(0));

@@ -116,11 +116,13 @@ struct TaskConfig {
   double motion_angle_deg = 0.0;
   int downsample_factor = 2;
   double mask_fraction = 0.5;
+  MaskKind mask_kind = MaskKind::kRandom;
   double laplace_c = 1.0;
-  double pixel_size = 0.325;  // Micrometres; IDT only, like wavelength, na, led_grid, absorption.
-  double wavelength = 0.515;
+  double pixel_size = 0.325;  // Micrometres; laplace and idt.
+  double wavelength = 0.515;  // Micrometres; idt only, like na, led_grid, led_na_spacing.
   double na = 0.4;
   int led_grid = 5;
+  double led_na_spacing = 0.0;  // Illumination NA between neighbouring LEDs; 0 = automatic.
   bool absorption = false;
   double noise_level = 0.05;  // Std of the measurement noise for images in [-1, 1].
   int n_images = 8;

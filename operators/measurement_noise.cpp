@@ -1,0 +1,50 @@
+#include "operators/measurement_noise.hpp"
+
+#include <torch/torch.h>
+
+#include <utility>
+
+namespace wsd {
+
+MeasurementNoise::MeasurementNoise(StructuredNoiseOptions options, double level)
+    : noise_(std::move(options.dtype(torch::kFloat64))), level_(level) {
+  TORCH_CHECK(level_ >= 0, "measurement noise level must be >= 0");
+}
+
+MeasurementNoise MeasurementNoise::from_config(const TaskConfig& task) {
+  return MeasurementNoise(StructuredNoiseOptions::from_config(task.noise), task.noise_level);
+}
+
+torch::Tensor MeasurementNoise::sample(const std::vector<uint64_t>& seeds,
+                                       const std::vector<int64_t>& shape, torch::Dtype dtype,
+                                       torch::Device device) const {
+  TORCH_CHECK(shape.size() == 3, "measurement noise: shape must be [C, H, W]");
+  const auto b = noise_.sample_per_image(seeds, shape[0], shape[1], shape[2], device);
+  return (b * level_).to(dtype);
+}
+
+std::vector<uint64_t> measurement_seeds(uint64_t base, int64_t first, int64_t n) {
+  const auto mix = [](uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  std::vector<uint64_t> seeds;
+  seeds.reserve(static_cast<size_t>(n));
+  for (int64_t i = first; i < first + n; ++i) {
+    seeds.push_back(mix(mix(base) ^ static_cast<uint64_t>(i)));
+  }
+  return seeds;
+}
+
+torch::Tensor measure(LinearOperatorImpl& op, const torch::Tensor& x, const MeasurementNoise& noise,
+                      const std::vector<uint64_t>& seeds) {
+  TORCH_CHECK(static_cast<int64_t>(seeds.size()) == x.size(0), "measure: ", seeds.size(),
+              " seeds for ", x.size(0), " images");
+  const auto clean = op.forward(x);
+  if (noise.level() == 0) return clean;
+  return clean + noise.sample(seeds, op.output_shape(), clean.scalar_type(), clean.device());
+}
+
+}  // namespace wsd

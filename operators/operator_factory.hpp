@@ -1,0 +1,26 @@
+#pragma once
+
+// Builds the forward operator a task config describes, for images of shape [C, H, W]. Bad
+// values (also those a hand-built TaskConfig may carry past the schema) throw InputError naming
+// the task key, e.g. "task.downsample_factor 3 does not divide image size 32x32".
+//
+// task.operator -> operator, keys used:
+//   identity                -
+//   gaussian_blur           blur_sigma, kernel_size, boundary
+//   box_blur                kernel_size, boundary
+//   motion_blur             motion_length, motion_angle_deg, boundary
+//   downsample              downsample_factor
+//   inpaint                 mask_kind, mask_fraction (removed), seed (random masks)
+//   laplace                 laplace_c, pixel_size
+//   idt                     wavelength, na, pixel_size, led_grid, led_na_spacing, absorption
+
+#include <vector>
+
+#include "core/config/config_types.hpp"
+#include "operators/linear_operator.hpp"
+
+namespace wsd {
+
+LinearOperator make_operator(const TaskConfig& task, const std::vector<int64_t>& input_shape);
+
+}  // namespace wsd
