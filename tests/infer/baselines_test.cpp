@@ -1,0 +1,112 @@
+// The classical baselines against dense linear algebra: for small images the exact posterior
+// mean mu + C A^T (A C A^T + N)^-1 (y - A mu) is computed from explicit matrices.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "infer/baselines/tikhonov_cg.hpp"
+#include "core/util/errors.hpp"
+#include "infer/baselines/wiener_filter.hpp"
+#include "tests/infer/gaussian_problem.hpp"
+
+namespace wsd {
+namespace {
+
+// The matrix [out, in] of a linear map on tensors of per-image shape `shape`.
+torch::Tensor dense(const std::function<torch::Tensor(const torch::Tensor&)>& map,
+                    const std::vector<int64_t>& shape) {
+  int64_t numel = 1;
+  for (auto s : shape) numel *= s;
+  std::vector<int64_t> batch_shape = {numel};
+  batch_shape.insert(batch_shape.end(), shape.begin(), shape.end());
+  const auto basis = torch::eye(numel, torch::kFloat64).view(batch_shape);
+  return map(basis).flatten(1).t().contiguous();
+}
+
+// Applies a real half-grid multiplier per channel to [N, C, H, W].
+torch::Tensor fourier_filter(const torch::Tensor& x, const torch::Tensor& multiplier) {
+  const auto z = torch::fft::rfft2(x, c10::nullopt, {-2, -1}, "ortho") * multiplier;
+  return torch::fft::irfft2(z, std::vector<int64_t>{x.size(-2), x.size(-1)}, {-2, -1}, "ortho");
+}
+
+torch::Tensor dense_posterior_mean(LinearOperatorImpl& op, const torch::Tensor& y,
+                                   const GaussianMeasurementModel& m) {
+  const auto in = op.input_shape(), out = op.output_shape();
+  const auto a = dense([&](const torch::Tensor& x) { return op.forward(x); }, in);
+  const auto c = dense([&](const torch::Tensor& x) { return fourier_filter(x, m.prior_power); }, in);
+  const auto n = dense([&](const torch::Tensor& x) { return fourier_filter(x, m.noise_power); }, out);
+  const auto mean = m.prior_mean.flatten();
+  const auto yy = y.flatten(1).t();  // [out, N]
+  const auto gain = torch::matmul(torch::matmul(c, a.t()),
+                                  torch::linalg_inv(torch::matmul(torch::matmul(a, c), a.t()) + n));
+  const auto x = mean.unsqueeze(1) + torch::matmul(gain, yy - torch::matmul(a, mean).unsqueeze(1));
+  std::vector<int64_t> shape = {y.size(0)};
+  shape.insert(shape.end(), in.begin(), in.end());
+  return x.t().reshape(shape);
+}
+
+double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).norm() / b.norm()).item<double>();
+}
+
+TEST(WienerFilter, IsTheExactPosteriorMeanOfAFourierDiagonalTask) {
+  auto p = test::make_gaussian_problem(test::blur_task(), 3, 9, 7, 0.1);
+  const auto model = p.measurement_model();
+  const auto wiener = wiener_filter(*p.op, p.y, model);
+  const auto exact = dense_posterior_mean(*p.op, p.y, model);
+  EXPECT_LT(relative_error(wiener, exact), 1e-9);
+  // And it is a real improvement over the measurement.
+  EXPECT_LT((wiener - p.x_true).norm().item<double>(), 0.9 * (p.y - p.x_true).norm().item<double>());
+}
+
+TEST(TikhonovCg, IsTheExactPosteriorMeanForOperatorsThatAreNotFourierDiagonal) {
+  TaskConfig downsample;
+  downsample.operator_name = OperatorType::kDownsample;
+  downsample.downsample_factor = 2;
+  TaskConfig inpaint;
+  inpaint.operator_name = OperatorType::kInpaint;
+  inpaint.mask_fraction = 0.4;
+  TaskConfig zero_blur = test::blur_task();
+  zero_blur.boundary = Boundary::kZero;
+  for (const auto& task : {downsample, inpaint, zero_blur}) {
+    auto p = test::make_gaussian_problem(task, 2, 8, 6, 0.05);
+    const auto model = p.measurement_model();
+    const auto cg = tikhonov_cg(*p.op, p.y, model, 200);
+    const auto exact = dense_posterior_mean(*p.op, p.y, model);
+    EXPECT_LT(relative_error(cg, exact), 1e-8) << p.op->kind();
+  }
+}
+
+TEST(TikhonovCg, AgreesWithTheWienerFilterOnABlur) {
+  auto p = test::make_gaussian_problem(test::blur_task(2.0), 4, 16, 12, 0.05);
+  const auto model = p.measurement_model();
+  EXPECT_LT(relative_error(tikhonov_cg(*p.op, p.y, model), wiener_filter(*p.op, p.y, model)), 1e-8);
+}
+
+TEST(WienerFilter, SolvesMultiChannelIdtWithAbsorption) {
+  TaskConfig idt;
+  idt.operator_name = OperatorType::kIdt;
+  idt.absorption = true;
+  idt.led_grid = 3;
+  idt.pixel_size = 0.5;
+  const int64_t h = 8, w = 6;
+  auto op = make_operator(idt, {2, h, w});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  const auto [fy, fx] = rfft2_frequencies(h, w);
+  GaussianStatistics stats;
+  stats.mean = 0.1 * torch::randn({2, h, w}, gen, torch::kFloat64);
+  const auto base = 0.3 / (1.0 + 60.0 * (fy.square() + fx.square()));
+  stats.power_spectrum = torch::stack({0.25 * base.expand({h, w / 2 + 1}), base.expand({h, w / 2 + 1})});
+  const auto model = GaussianMeasurementModel::make(stats, torch::full({h, w / 2 + 1}, 0.01, torch::kFloat64));
+  const auto y = torch::randn({3, 9, h, w}, gen, torch::kFloat64);
+  EXPECT_LT(relative_error(wiener_filter(*op, y, model), dense_posterior_mean(*op, y, model)), 1e-9);
+}
+
+TEST(WienerFilter, RefusesOperatorsWithoutTransferFunction) {
+  TaskConfig task;
+  task.operator_name = OperatorType::kDownsample;
+  auto p = test::make_gaussian_problem(task, 1, 8, 8, 0.1);
+  EXPECT_THROW(wiener_filter(*p.op, p.y, p.measurement_model()), InputError);
+}
+
+}  // namespace
+}  // namespace wsd
