@@ -17,6 +17,7 @@
 #include "operators/idt.hpp"
 #include "operators/inpaint.hpp"
 #include "operators/operator_factory.hpp"
+#include "operators/operator_registry.hpp"
 
 namespace wsd {
 namespace {
@@ -246,6 +247,17 @@ TEST(Inpaint, BoxMaskRemovesACentredHoleOfTheRequestedArea) {
   const int64_t cols = hole.any(0).sum().item<int64_t>();
   EXPECT_EQ(hole.sum().item<int64_t>(), rows * cols);
   EXPECT_EQ(hole.any(1).to(torch::kLong).argmax().item<int64_t>(), (h - rows) / 2);
+}
+
+TEST(OperatorRegistry, ExactlyTheShiftInvariantOperatorsAreFourierDiagonal) {
+  for (const auto& entry : operator_registry()) {
+    const auto type = entry.task.operator_name;
+    const bool shift_invariant = type != OperatorType::kDownsample &&
+                                 type != OperatorType::kInpaint &&
+                                 entry.task.boundary == Boundary::kCircular;
+    EXPECT_EQ(entry.make(entry.shapes.front())->is_fourier_diagonal(), shift_invariant)
+        << entry.name;
+  }
 }
 
 TEST(OperatorFactory, BadValuesNameTheirKey) {
