@@ -187,6 +187,8 @@ struct Schema<SamplerConfig> {
             if_set(at_least(0)));
     v.field("lambda_schedule", &T::lambda_schedule, "how the weight evolves over time");
     v.field("batch_size", &T::batch_size, "images sampled in parallel", above(0));
+    v.field("samples", &T::samples,
+            "posterior samples per measurement; the reconstruction is their mean", above(0));
     v.field("seed", &T::seed, "seed for the initial noise and stochastic steps");
     v.field("use_ema", &T::use_ema, "sample with the EMA weights");
   }

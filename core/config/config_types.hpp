@@ -102,6 +102,9 @@ struct SamplerConfig {
   std::optional<double> lambda = 1.0;  // nullopt = `auto`: the sampler picks the weight.
   LambdaSchedule lambda_schedule = LambdaSchedule::kConstant;
   int batch_size = 16;
+  // Posterior samples averaged per measurement: one sample sits ~3 dB (twice the MSE) below the
+  // posterior mean even for an exact sampler; the mean of M samples closes that to 1 + 1/M.
+  int samples = 1;
   std::uint64_t seed = 0;
   bool use_ema = true;
 };

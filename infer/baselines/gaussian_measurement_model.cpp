@@ -11,6 +11,7 @@ GaussianMeasurementModel GaussianMeasurementModel::make(const GaussianStatistics
   model.prior_power = prior.power_spectrum.to(torch::kFloat64);
   if (model.prior_power.dim() == 2) model.prior_power = model.prior_power.unsqueeze(0);
   model.noise_power = noise_power.to(torch::kFloat64);
+  model.noise_power = model.noise_power.clamp_min(1e-6 * model.noise_power.mean().item<double>());
   return model;
 }
 

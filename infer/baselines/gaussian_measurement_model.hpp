@@ -5,6 +5,11 @@
 //   y = A x + b,   b ~ N(0, s^2 K K^T), K K^T = F^-1 diag(k^2) F per output channel,
 // with F the orthonormal 2D DFT. Power spectra are given on the rfft2 half grid [H, W/2+1] as
 // GaussianStatistics and StructuredNoise::psd report them.
+//
+// The noise spectrum is floored at 1e-6 of its mean: a low-pass structured noise (a GRF) has
+// essentially zero power at high frequencies, which would make the model claim noiseless
+// measurements there and the normal equations hopelessly ill-conditioned. No sensor is
+// noiseless at any frequency; with white noise the floor is inactive.
 
 #include <torch/types.h>
 

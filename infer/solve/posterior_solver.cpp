@@ -6,11 +6,34 @@
 
 namespace wsd {
 
+namespace {
+
+// Seed of posterior sample k of an image: the image's own seed for k = 0, so one sample per
+// measurement reproduces the plain solve.
+uint64_t sample_seed(uint64_t seed, int64_t k) {
+  if (k == 0) return seed;
+  uint64_t z = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(k));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
 torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lambda,
                                      const BatchCallback& on_batch,
                                      const StepCallback& on_step) const {
-  const int64_t n = problem.y.size(0);
-  TORCH_CHECK(static_cast<int64_t>(problem.seeds.size()) == n, "one seed per measurement needed");
+  const int64_t images = problem.y.size(0);
+  TORCH_CHECK(static_cast<int64_t>(problem.seeds.size()) == images,
+              "one seed per measurement needed");
+  // Every posterior sample is one more row of the batch: image i, sample k at row i * M + k.
+  const int64_t m = std::max(1, sampler.samples);
+  const auto y_all = problem.y.repeat_interleave(m, 0);
+  std::vector<uint64_t> seeds_all;
+  for (const uint64_t seed : problem.seeds) {
+    for (int64_t k = 0; k < m; ++k) seeds_all.push_back(sample_seed(seed, k));
+  }
+  const int64_t n = images * m;
   const auto& shape = problem.image_shape;
   const auto grid = uniform_time_grid(sampler.steps, t_eps);
   const SamplerFn sample = sampler_for(sampler.method);
@@ -21,14 +44,14 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
   const int64_t batch = std::max<int64_t>(1, sampler.batch_size);
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(n, start + batch);
-    const std::vector<uint64_t> seeds(problem.seeds.begin() + start, problem.seeds.begin() + end);
+    const std::vector<uint64_t> seeds(seeds_all.begin() + start, seeds_all.begin() + end);
     auto x = prior_noise.sample_per_image(seeds, shape[0], shape[1], shape[2], device);
     SamplerContext context;
     context.noise = &prior_noise;
     context.seeds = seeds;
     context.callback = on_step;
     context.likelihood = make_likelihood_step(
-        sampler.likelihood, problem.op, problem.y.slice(0, start, end).to(device, x.scalar_type()),
+        sampler.likelihood, problem.op, y_all.slice(0, start, end).to(device, x.scalar_type()),
         LambdaWeight{lambda, sampler.lambda_schedule, t_eps});
     {
       // DPS turns gradients on for its own evaluations only.
@@ -37,9 +60,10 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
       x = tweedie_from_score(prior.schedule(), score, x, grid.back());
     }
     parts.push_back(x.to(torch::kCPU, torch::kFloat32));
-    if (on_batch) on_batch(end, n);
+    if (on_batch) on_batch(end / m, images);
   }
-  return torch::cat(parts);
+  const auto x = torch::cat(parts);
+  return m == 1 ? x : x.view({images, m, shape[0], shape[1], shape[2]}).mean(1);
 }
 
 }  // namespace wsd

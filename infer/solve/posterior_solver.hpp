@@ -2,7 +2,9 @@
 
 // Posterior sampling for y = A x + b with a diffusion prior: the configured sampler with the
 // configured likelihood step, started from the prior's structured noise (one seed per image),
-// finished with the Tweedie estimate at t_eps. Images are solved in batches of
+// finished with the Tweedie estimate at t_eps; with sampler.samples = M > 1 the result is the
+// mean of M posterior samples per measurement (sample k of an image has its own seed). Rows
+// (image, sample) are solved in batches of
 // sampler.batch_size; because every image draws only from its own seed and every norm is per
 // image, the result does not depend on the batch size.
 

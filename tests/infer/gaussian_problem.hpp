@@ -23,7 +23,8 @@ namespace wsd::test {
 
 struct GaussianProblem {
   int64_t h, w;
-  StructuredNoise noise;  // the prior's K (and the measurement noise's shape)
+  StructuredNoise noise;  // the prior's K
+  StructuredNoise measurement_noise;
   GaussianStatistics statistics;
   std::shared_ptr<const DiffusionSchedule> schedule;
   std::unique_ptr<GaussianPriorModel> prior;
@@ -34,23 +35,27 @@ struct GaussianProblem {
 
   GaussianMeasurementModel measurement_model() const {
     const auto out = op->output_shape();
-    return GaussianMeasurementModel::make(statistics,
-                                          level * level * noise.psd(out[1], out[2]));
+    return GaussianMeasurementModel::make(
+        statistics, level * level * measurement_noise.psd(out[1], out[2]));
   }
 };
 
+// GRF noise of one correlation length with a white part, so that no frequency is noiseless.
 inline StructuredNoiseOptions fixed_grf(double sigma) {
   return StructuredNoiseOptions()
-      .family(NoiseFamily::kGrf)
+      .family(NoiseFamily::kMixture)
+      .white_fraction(0.1)
       .grf_sigma_min(sigma)
       .grf_sigma_max(sigma)
       .dtype(torch::kFloat64);
 }
 
 // n images [n, 1, h, w] drawn from the prior, measured through `task`'s operator with GRF noise.
+// `measurement_noise` defaults to the prior's own K (Sigma_y proportional to K K^T).
 inline GaussianProblem make_gaussian_problem(const TaskConfig& task, int64_t n, int64_t h,
-                                             int64_t w, double level, uint64_t seed = 7) {
-  GaussianProblem p{h, w, StructuredNoise(fixed_grf(2.0)), {}, make_schedule("vp", 0.1, 20.0),
+                                             int64_t w, double level, uint64_t seed = 7,
+                                             StructuredNoiseOptions measurement_noise = fixed_grf(2.0)) {
+  GaussianProblem p{h, w, StructuredNoise(fixed_grf(2.0)), StructuredNoise(measurement_noise), {}, make_schedule("vp", 0.1, 20.0),
                     nullptr, nullptr, level, {}, {}, {}};
   const auto [fy, fx] = rfft2_frequencies(h, w);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -61,10 +66,14 @@ inline GaussianProblem make_gaussian_problem(const TaskConfig& task, int64_t n, 
       GaussianPrior(p.statistics, p.noise.psd(h, w), p.schedule));
   p.x_true = p.prior->prior().sample(n, gen);
   p.op = make_operator(task, {1, h, w});
-  const MeasurementNoise measurement(fixed_grf(2.0), level);
+  const MeasurementNoise measurement(measurement_noise, level);
   p.seeds = measurement_seeds(seed, 0, n);
   p.y = measure(*p.op, p.x_true, measurement, p.seeds);
   return p;
+}
+
+inline StructuredNoiseOptions white_noise() {
+  return StructuredNoiseOptions().family(NoiseFamily::kWhite).dtype(torch::kFloat64);
 }
 
 inline TaskConfig blur_task(double sigma = 1.5) {
