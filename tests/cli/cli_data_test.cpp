@@ -1,4 +1,5 @@
-// Bad training data through the executable: exit code 2 and one line naming the file.
+// The data pipeline through the executable: bad training data exits with code 2 and one line
+// naming the file; `bench --what data` reports the loader's throughput.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,7 +7,10 @@
 #include <fstream>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/process.hpp"
+#include "tests/support/synthetic_idx.hpp"
 
 namespace wsd {
 namespace {
@@ -57,6 +61,22 @@ TEST(CliData, CorruptCifarFileExitsTwoNamingIt) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(line_count(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("'" + file.string() + "' is truncated"), std::string::npos) << r.err;
+}
+
+TEST(CliData, BenchReportsLoaderThroughput) {
+  const fs::path dir = fresh("cli_data_bench");
+  test::write_blob_idx_images(dir / "train-images-idx3-ubyte", 40, 12, 5);
+  const auto r =
+      test::run_wsdiff({"bench", "--what", "data", "--batch", "8", "--repeats", "7", "--json",
+                        "--set", "data.path=" + dir.string(), "--set", "data.workers=2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report.value("what", ""), "data");
+  EXPECT_EQ(report.value("images", 0), 56);  // 7 timed batches of 8, wrapping into epoch 2
+  EXPECT_EQ(report.value("workers", 0), 2);
+  EXPECT_GT(report.value("images_per_s", 0.0), 0.0);
+  EXPECT_NE(report.value("dataset", "").find(dir.string()), std::string::npos) << r.out;
+  EXPECT_EQ(report.value("skipped_samples", -1), 0);
 }
 
 }  // namespace
