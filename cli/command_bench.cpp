@@ -17,6 +17,7 @@
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/version.hpp"
+#include "data/loader_benchmark.hpp"
 #include "infer/bench/benchmark.hpp"
 
 namespace wsd::cli {
@@ -166,19 +167,22 @@ std::string rate(double per_s) {
 }
 
 int run_bench(const BenchOptions& o, const ConfigOptions& config_options) {
-  static const std::map<std::string, Defaults> kDefaults = {
-      {"noise", {128, 5, 20}}, {"network", {0, 3, 10}}, {"sample", {16, 1, 3}}};
+  static const std::map<std::string, Defaults> kDefaults = {{"noise", {128, 5, 20}},
+                                                            {"network", {0, 3, 10}},
+                                                            {"sample", {16, 1, 3}},
+                                                            {"data", {0, 2, 20}}};
   const auto found = kDefaults.find(o.what);
   if (found == kDefaults.end()) {
-    throw InputError("--what '" + o.what + "' is not one of noise, network, sample");
+    throw InputError("--what '" + o.what + "' is not one of noise, network, sample, data");
   }
   const bool noise_only = o.what == "noise", sample_only = o.what == "sample";
+  const bool data_only = o.what == "data";
   if (!noise_only && !o.shape.empty()) {
     throw InputError(
         "--shape applies to --what noise; the network uses model.image_channels "
         "and model.image_size");
   }
-  if (noise_only && (o.precision || o.channels_last)) {
+  if ((noise_only || data_only) && (o.precision || o.channels_last)) {
     throw InputError("--precision and --channels-last apply to --what network and sample");
   }
   if (!sample_only && o.steps) throw InputError("--steps applies to --what sample");
@@ -204,7 +208,7 @@ int run_bench(const BenchOptions& o, const ConfigOptions& config_options) {
   }
   network.bf16 = precision == "bf16";
   network.channels_last = o.channels_last || config.train.channels_last;
-  if (!noise_only && network.bf16 && !device.is_cuda()) {
+  if (!noise_only && !data_only && network.bf16 && !device.is_cuda()) {
     throw InputError("--precision bf16 (autocast) needs a CUDA device, not " + device.str() +
                      "; use --precision fp32");
   }
@@ -234,6 +238,23 @@ int run_bench(const BenchOptions& o, const ConfigOptions& config_options) {
   r.line("repeats", fmt::format("{} timed, {} warm-up, seed {}", settings.repeats, settings.warmup,
                                 settings.seed));
 
+  if (data_only) {
+    const LoaderBenchResult result =
+        bench_loader({config, device, settings.batch, settings.warmup, settings.repeats});
+    r.line("data", result.dataset);
+    r.line("loader", fmt::format("{} worker(s), prefetch {}, fit {}", config.data.workers,
+                                 config.data.prefetch, enum_name(config.data.fit)));
+    r.line("timed", fmt::format("{} images in {:.3f} s", result.images, result.seconds));
+    r.line("throughput", rate(result.images_per_s) + " images/s");
+    r.data()["dataset"] = result.dataset;
+    r.data()["workers"] = config.data.workers;
+    r.data()["images"] = result.images;
+    r.data()["seconds"] = result.seconds;
+    r.data()["images_per_s"] = result.images_per_s;
+    r.data()["skipped_samples"] = result.skipped;
+    r.print(o.json, o.what);
+    return 0;
+  }
   if (noise_only) {
     // Without a config the reference CIFAR-10 shape; a config or a --set of the data shape
     // brings the config's.
@@ -329,18 +350,20 @@ Command add_bench_command(CLI::App& root, const GlobalOptions&) {
   auto o = std::make_shared<BenchOptions>();
   auto config = std::make_shared<ConfigOptions>();
   add_config_options(app, *config);
-  app->add_option("--what", o->what,
-                  "noise: StructuredNoise::sample of a batch; network: a training step "
-                  "(forward, loss, backward, Adam); sample: Euler sampling steps")
+  app->add_option(
+         "--what", o->what,
+         "noise: StructuredNoise::sample of a batch; network: a training step "
+         "(forward, loss, backward, Adam); sample: Euler sampling steps; data: the config's "
+         "data loader (images/s; --repeats timed batches)")
       ->required();
   app->add_option("--device", o->device, "auto, cpu or cuda")->capture_default_str();
   app->add_option("--batch", o->batch,
-                  "batch size (default: noise 128, network train.batch_size, sample 16)");
+                  "batch size (default: noise 128, network and data train.batch_size, sample 16)");
   app->add_option("--repeats", o->repeats,
                   "timed repetitions; median and min are reported (default: noise 20, "
-                  "network 10, sample 3 trajectories)");
+                  "network 10, sample 3 trajectories, data 20 batches)");
   app->add_option("--warmup", o->warmup,
-                  "untimed calls first (default: noise 5, network 3, sample 1)");
+                  "untimed calls first (default: noise 5, network 3, sample 1, data 2 batches)");
   app->add_option("--shape", o->shape,
                   "noise only: C,H,W of each sample (default: 3,32,32, or data.channels and "
                   "data.image_size when --config or --set data.* gives them)");

@@ -62,12 +62,9 @@ class IndexedDataset final : public Dataset {
 };
 
 LoaderOptions loader_options(const Config& config, int64_t batch_size) {
-  LoaderOptions o;
+  LoaderOptions o = LoaderOptions::from_config(config.data);
   o.batch_size = batch_size;
   o.seed = config.train.seed;
-  o.image_size = config.data.image_size;
-  o.channels = config.data.channels;
-  o.random_flip = config.data.random_flip;
   return o;
 }
 

@@ -4,11 +4,16 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "core/config/config_types.hpp"
 #include "data/dataset.hpp"
 
 namespace wsd {
+
+class BatchSource;
+class PrefetchQueue;
 
 struct LoaderOptions {
   int64_t batch_size = 64;  // per rank
@@ -17,16 +22,39 @@ struct LoaderOptions {
   int world_size = 1;
   int64_t image_size = 32;
   int64_t channels = 1;
+  DataFit fit = DataFit::kCenter;
   bool random_flip = false;
+  BadSamplePolicy on_bad_sample = BadSamplePolicy::kError;
+  int workers = 0;          // 0 = batches are made inside next()
+  int prefetch = 2;         // batches made ahead of next() (with workers > 0)
+  bool pin_memory = false;  // page-locked batches, for non-blocking copies to CUDA
+  int pin_device = -1;      // the CUDA device whose context pins (>= 0 with pin_memory)
+
+  // The data section's transforms, workers and bad-sample policy; batch, seed and sharding keep
+  // their defaults.
+  static LoaderOptions from_config(const DataConfig& data);
+  // A training run's loader: from_config plus train.batch_size, train.seed, this process's rank
+  // and pinned batches when `device` is CUDA and data.pin_memory is on.
+  static LoaderOptions for_training(const Config& config, int rank, int world_size,
+                                    torch::Device device);
 };
 
 // Deterministic, sharded batches: each epoch is a permutation derived from (seed, epoch); rank r
 // takes every world_size-th index of it, so ranks never share a sample and together see every
 // sample once per epoch (the tail that does not fill a global batch is dropped). The position is
 // (epoch, batch index), which is all an exact resume needs.
+//
+// A batch is a pure function of (epoch, batch index): augmentation draws from (seed, epoch,
+// sample index) and a bad sample under on_bad_sample: skip is replaced by the next readable index.
+// Worker threads therefore make batches in any order and next() hands them out in sequence, so
+// every worker count gives identical batches. An exception in a worker is rethrown by the next()
+// that reaches its batch; the destructor stops and joins the workers.
 class BatchLoader {
  public:
   BatchLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions options);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
 
   torch::Tensor next();  // [B, C, S, S] float32 on the CPU, in [-1, 1]
   int64_t epoch() const { return epoch_; }
@@ -36,15 +64,18 @@ class BatchLoader {
   // Dataset indices of batch `position` of `epoch` for this rank.
   std::vector<int64_t> batch_indices(int64_t epoch, int64_t position) const;
 
- private:
-  void start_epoch(int64_t epoch);
+  const LoaderOptions& options() const { return options_; }
+  // Distinct bad samples replaced so far (on_bad_sample: skip).
+  int64_t skipped_samples() const;
+  std::string describe() const;
 
-  std::shared_ptr<const Dataset> dataset_;
+ private:
+  std::shared_ptr<const BatchSource> source_;  // shared with the worker threads
+  std::unique_ptr<PrefetchQueue> prefetch_;    // the worker threads, when options.workers > 0
   LoaderOptions options_;
   int64_t batches_per_epoch_ = 0;
   int64_t epoch_ = 0;
   int64_t position_ = 0;
-  std::vector<int64_t> order_;  // this rank's indices for the current epoch
 };
 
 }  // namespace wsd

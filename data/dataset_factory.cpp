@@ -1,11 +1,58 @@
 #include "data/dataset_factory.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/util/errors.hpp"
+#include "data/cifar10_reader.hpp"
+#include "data/hdf5_reader.hpp"
 #include "data/idx_reader.hpp"
+#include "data/image_folder_reader.hpp"
+#include "data/patch_dataset.hpp"
 
 namespace wsd {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Folder and HDF5 data may keep their splits apart as <path>/<split> (a folder) or
+// <path>/<split>.h5; without them every split reads the same images.
+std::string split_path(const std::string& path, const std::string& split, const char* suffix) {
+  const fs::path candidate = fs::path(path) / (split + suffix);
+  return fs::is_directory(path) && fs::exists(candidate) ? candidate.string() : path;
+}
+
+std::shared_ptr<const Dataset> open_reader(const DataConfig& config, const std::string& split) {
+  switch (config.reader) {
+    case DataReader::kIdx:
+      return std::make_shared<IdxDataset>(config.path, split);
+    case DataReader::kCifar10:
+      return std::make_shared<Cifar10Dataset>(config.path, split);
+    case DataReader::kFolder: {
+      FolderOptions o;
+      o.min_size = config.patch_size;
+      if (config.fit == DataFit::kNone && config.patch_size == 0) o.exact_size = config.image_size;
+      o.skip_bad = config.on_bad_sample == BadSamplePolicy::kSkip;
+      return std::make_shared<ImageFolderDataset>(split_path(config.path, split, ""), o);
+    }
+    case DataReader::kHdf5: {
+      const std::string file = split_path(config.path, split, ".h5");
+      if (fs::is_directory(file)) {
+        throw InputError("data.path '" + config.path + "' is a directory without " + split +
+                         ".h5 (data.reader: hdf5 takes a file or a directory of <split>.h5)");
+      }
+      Hdf5Options o;
+      o.dataset = config.hdf5_dataset;
+      o.layout = config.hdf5_layout;
+      o.labels = config.hdf5_labels;
+      o.float_range = config.float_range;
+      return std::make_shared<Hdf5Dataset>(file, o);
+    }
+  }
+  throw InputError("data.reader has an unknown value");
+}
+
+}  // namespace
 
 SubsetDataset::SubsetDataset(std::shared_ptr<const Dataset> base, int64_t count)
     : base_(std::move(base)), count_(std::min(count, base_->size())) {}
@@ -15,14 +62,13 @@ std::string SubsetDataset::describe() const {
 }
 
 std::shared_ptr<const Dataset> open_dataset(const DataConfig& config, DataSplit split) {
-  std::shared_ptr<const Dataset> dataset;
-  switch (config.reader) {
-    case DataReader::kIdx:
-      dataset = std::make_shared<IdxDataset>(config.path, std::string(enum_name(split)));
-      break;
-    default:
-      throw InputError("data.reader '" + std::string(enum_name(config.reader)) +
-                       "' is not available in this version yet (use idx)");
+  if (!fs::exists(config.path)) {
+    throw InputError("data.path '" + config.path + "' does not exist");
+  }
+  std::shared_ptr<const Dataset> dataset = open_reader(config, std::string(enum_name(split)));
+  if (config.patch_size > 0) {
+    dataset = std::make_shared<PatchDataset>(dataset, config.patch_size, config.patches_per_image,
+                                             config.patch_seed);
   }
   if (config.limit > 0 && config.limit < dataset->size()) {
     dataset = std::make_shared<SubsetDataset>(dataset, config.limit);

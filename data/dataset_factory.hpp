@@ -1,14 +1,15 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "core/config/config_types.hpp"
 #include "data/dataset.hpp"
 
 namespace wsd {
 
-// The dataset a data config names, for the given split, with data.limit applied.
-// Throws InputError naming the path when it cannot be opened.
+// The dataset a data config names, for the given split, with data.patch_size and data.limit
+// applied. Throws InputError naming the path or file when it cannot be opened.
 std::shared_ptr<const Dataset> open_dataset(const DataConfig& config, DataSplit split);
 
 // The first `count` samples of another dataset.
@@ -18,6 +19,7 @@ class SubsetDataset final : public Dataset {
   int64_t size() const override { return count_; }
   Sample get(int64_t index) const override { return base_->get(index); }
   std::string describe() const override;
+  std::string sample_name(int64_t index) const override { return base_->sample_name(index); }
 
  private:
   std::shared_ptr<const Dataset> base_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/util/errors.hpp"
+#include "data/transforms.hpp"
 
 namespace wsd {
 namespace {
@@ -104,14 +105,18 @@ IdxDataset::IdxDataset(const std::string& directory, const std::string& split) {
 Sample IdxDataset::get(int64_t index) const {
   TORCH_CHECK(index >= 0 && index < size(), "IDX index ", index, " out of range [0, ", size(), ")");
   Sample sample;
-  sample.image = images_[index].unsqueeze(0).to(torch::kFloat32).div(127.5).sub(1.0);
-  if (labels_.defined()) sample.label = labels_[index].item<int64_t>();
+  sample.image = bytes_to_unit_range(images_[index].unsqueeze(0));
+  if (labels_.defined()) sample.label = labels_.data_ptr<int64_t>()[index];
   return sample;
 }
 
 std::string IdxDataset::describe() const {
   return "IDX " + images_path_ + " (" + std::to_string(size()) + " images " +
          std::to_string(images_.size(1)) + "x" + std::to_string(images_.size(2)) + ")";
+}
+
+std::string IdxDataset::sample_name(int64_t index) const {
+  return "'" + images_path_ + "' image " + std::to_string(index);
 }
 
 }  // namespace wsd

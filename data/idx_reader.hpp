@@ -17,6 +17,7 @@ class IdxDataset final : public Dataset {
   int64_t size() const override { return images_.size(0); }
   Sample get(int64_t index) const override;
   std::string describe() const override;
+  std::string sample_name(int64_t index) const override;
 
  private:
   std::string images_path_;

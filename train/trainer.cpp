@@ -163,16 +163,9 @@ class TrainingRun {
     optimizer_ = make_optimizer(*network_, config_.train);
     ema_ = std::make_unique<Ema>(*network_, config_.train.ema_decay);
 
-    LoaderOptions loader_options;
-    loader_options.batch_size = config_.train.batch_size;
-    loader_options.seed = config_.train.seed;
-    loader_options.rank = env_.rank;
-    loader_options.world_size = env_.world_size;
-    loader_options.image_size = config_.data.image_size;
-    loader_options.channels = config_.data.channels;
-    loader_options.random_flip = config_.data.random_flip;
-    loader_ = std::make_unique<BatchLoader>(open_dataset(config_.data, config_.data.split),
-                                            loader_options);
+    loader_ = std::make_unique<BatchLoader>(
+        open_dataset(config_.data, config_.data.split),
+        LoaderOptions::for_training(config_, env_.rank, env_.world_size, device_));
     if (env_.rank == 0) {
       fs::create_directories(out_dir_ / "checkpoints");
       fs::create_directories(out_dir_ / "samples");
@@ -311,11 +304,11 @@ class TrainingRun {
   void validate() {
     if (!validation_) {
       auto dataset = open_dataset(config_.data, DataSplit::kTest);
-      LoaderOptions o;
+      LoaderOptions o = LoaderOptions::from_config(config_.data);
       o.batch_size = std::min<int64_t>(256, dataset->size());
       o.seed = 12345;
-      o.image_size = config_.data.image_size;
-      o.channels = config_.data.channels;
+      o.random_flip = false;
+      o.workers = 0;
       BatchLoader loader(dataset, o);
       validation_.emplace();
       validation_->x0 = loader.next();

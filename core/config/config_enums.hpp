@@ -15,6 +15,9 @@ namespace wsd {
 enum class DataReader { kIdx, kCifar10, kFolder, kHdf5 };
 enum class DataSplit { kTrain, kTest };
 enum class BadSamplePolicy { kError, kSkip };
+enum class DataFit { kCenter, kResize, kRandomCrop, kNone };
+enum class Hdf5Layout { kAuto, kNchw, kNhwc };
+enum class FloatRange { kUnit, kSymmetric };
 
 enum class NoiseFamily { kWhite, kGrf, kPowerLaw, kMixture };
 enum class GrfSampling { kUniform, kLogUniform };
@@ -80,6 +83,26 @@ template <>
 struct EnumTraits<BadSamplePolicy> {
   static constexpr std::array<EnumEntry<BadSamplePolicy>, 2> kValues{
       {{BadSamplePolicy::kError, "error"}, {BadSamplePolicy::kSkip, "skip"}}};
+};
+
+template <>
+struct EnumTraits<DataFit> {
+  static constexpr std::array<EnumEntry<DataFit>, 4> kValues{{{DataFit::kCenter, "center"},
+                                                              {DataFit::kResize, "resize"},
+                                                              {DataFit::kRandomCrop, "random_crop"},
+                                                              {DataFit::kNone, "none"}}};
+};
+
+template <>
+struct EnumTraits<Hdf5Layout> {
+  static constexpr std::array<EnumEntry<Hdf5Layout>, 3> kValues{
+      {{Hdf5Layout::kAuto, "auto"}, {Hdf5Layout::kNchw, "nchw"}, {Hdf5Layout::kNhwc, "nhwc"}}};
+};
+
+template <>
+struct EnumTraits<FloatRange> {
+  static constexpr std::array<EnumEntry<FloatRange>, 2> kValues{
+      {{FloatRange::kUnit, "unit"}, {FloatRange::kSymmetric, "symmetric"}}};
 };
 
 template <>

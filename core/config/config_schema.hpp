@@ -36,19 +36,48 @@ struct Schema<DataConfig> {
   static void fields(V& v) {
     using namespace rules;
     v.field("reader", &T::reader,
-            "dataset format: idx (MNIST files), cifar10 (binary), folder, hdf5");
-    v.field("path", &T::path, "dataset file or directory");
+            "dataset format: idx (MNIST files), cifar10 (binary), folder (PNG/JPEG), hdf5");
+    v.field("path", &T::path,
+            "dataset directory (idx, cifar10, folder: <path>/<split> when present) or file "
+            "(cifar10 .bin, hdf5: <path>/<split>.h5 for a directory)");
     v.field("split", &T::split, "which split to read");
-    v.field("image_size", &T::image_size, "images are resized to this square size (px)",
+    v.field("image_size", &T::image_size, "images are brought to this square size (px)",
             at_least(8));
-    v.field("channels", &T::channels, "1 = grayscale, 3 = RGB", one_of({1, 3}));
+    v.field("channels", &T::channels, "1 = grayscale, 3 = RGB (converted either way)",
+            one_of({1, 3}));
+    v.field("fit", &T::fit,
+            "to image_size: center (pad with -1 / centre crop), resize (shorter side, then "
+            "centre crop), random_crop, none (images must already have that size)");
     v.field("random_flip", &T::random_flip, "random horizontal flips (augmentation)");
+    v.field("patch_size", &T::patch_size,
+            "cut fixed random patches of this size from each image; 0 = whole images", at_least(0));
+    v.field("patches_per_image", &T::patches_per_image, "patches cut from each image", at_least(1));
+    v.field("patch_seed", &T::patch_seed, "seed of the patch positions (fixed per index)");
+    v.field("hdf5_dataset", &T::hdf5_dataset,
+            "hdf5: the image array (N x C x H x W or N x H x W x C)");
+    v.field("hdf5_layout", &T::hdf5_layout, "hdf5: axis order of the image array");
+    v.field("hdf5_labels", &T::hdf5_labels, "hdf5: optional integer label array; empty = none");
+    v.field("float_range", &T::float_range,
+            "float images: unit = values in [0, 1], symmetric = already in [-1, 1]");
     v.field("workers", &T::workers, "loader threads; 0 = load on the training thread", at_least(0));
-    v.field("prefetch", &T::prefetch, "batches prepared ahead per worker", at_least(1));
+    v.field("prefetch", &T::prefetch, "batches prepared ahead of the training step", at_least(1));
+    v.field("pin_memory", &T::pin_memory,
+            "page-locked batches when training on CUDA (overlaps the host-to-device copy)");
     v.field("limit", &T::limit, "use only the first N samples; 0 = all", at_least(0));
-    v.field("on_bad_sample", &T::on_bad_sample, "unreadable sample: stop with an error or skip it");
+    v.field("on_bad_sample", &T::on_bad_sample,
+            "unreadable sample: stop with an error, or skip it (logged once per file, counted)");
   }
-  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+  static void check(const T& c, const rules::CrossCheck& out) {
+    if (c.patches_per_image > 1 && c.patch_size == 0) {
+      out.fail({"patches_per_image", "patch_size"},
+               std::to_string(c.patches_per_image) + " needs " + out.key("patch_size") +
+                   " > 0 (patches are cut only when a patch size is set)");
+    }
+    if (c.patch_size > 0 && c.patch_size < 8) {
+      out.fail({"patch_size"},
+               std::to_string(c.patch_size) + " is out of range (must be 0 or >= 8)");
+    }
+  }
 };
 
 template <>

@@ -13,16 +13,26 @@
 
 namespace wsd {
 
-// Section `data`: where training/evaluation images come from.
+// Section `data`: where training/evaluation images come from. Every reader delivers images in
+// [-1, 1], the units of every noise level in a config.
 struct DataConfig {
   DataReader reader = DataReader::kIdx;
   std::string path = "/usr/share/datasets/fashion-mnist";
   DataSplit split = DataSplit::kTrain;
   int image_size = 32;
   int channels = 1;
+  DataFit fit = DataFit::kCenter;
   bool random_flip = false;
+  int patch_size = 0;  // 0 = whole images.
+  int patches_per_image = 1;
+  std::uint64_t patch_seed = 0;
+  std::string hdf5_dataset = "/images";
+  Hdf5Layout hdf5_layout = Hdf5Layout::kAuto;
+  std::string hdf5_labels;  // Empty = no labels.
+  FloatRange float_range = FloatRange::kUnit;
   int workers = 2;
   int prefetch = 4;
+  bool pin_memory = true;
   std::int64_t limit = 0;  // 0 = use every sample.
   BadSamplePolicy on_bad_sample = BadSamplePolicy::kError;
 };

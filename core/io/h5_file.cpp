@@ -84,6 +84,11 @@ std::string parent_of(const std::string& path) {
 
 }  // namespace
 
+std::recursive_mutex& library_mutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
 Handle::Handle(Handle&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = -1; }
 
 Handle& Handle::operator=(Handle&& other) noexcept {
@@ -99,11 +104,15 @@ Handle& Handle::operator=(Handle&& other) noexcept {
 Handle::~Handle() { reset(); }
 
 void Handle::reset() {
-  if (id_ >= 0 && closer_ != nullptr) closer_(id_);
+  if (id_ >= 0 && closer_ != nullptr) {
+    const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+    closer_(id_);
+  }
   id_ = -1;
 }
 
 File File::create(const std::string& path) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   silence_hdf5();
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (id < 0) throw H5Error("cannot create HDF5 file '" + path + "'");
@@ -111,6 +120,7 @@ File File::create(const std::string& path) {
 }
 
 File File::open_read(const std::string& path) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   silence_hdf5();
 #if H5_VERSION_GE(1, 12, 0)
   const htri_t readable = H5Fis_accessible(path.c_str(), H5P_DEFAULT);
@@ -130,6 +140,7 @@ void File::fail(const std::string& what) const {
 }
 
 bool File::exists(const std::string& object) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (object == "/" || object.empty()) return true;
   std::string prefix;
   for (const auto& part : split_path(object)) {
@@ -140,12 +151,14 @@ bool File::exists(const std::string& object) const {
 }
 
 bool File::is_group(const std::string& object) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!exists(object)) return false;
   const Handle obj(H5Oopen(handle_.get(), object.c_str(), H5P_DEFAULT), H5Oclose);
   return obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP;
 }
 
 std::vector<std::string> File::list(const std::string& group) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!is_group(group)) fail("no group '" + group + "'");
   Handle g(H5Gopen2(handle_.get(), group.c_str(), H5P_DEFAULT), H5Gclose);
   H5G_info_t info;
@@ -165,6 +178,7 @@ std::vector<std::string> File::list(const std::string& group) const {
 }
 
 Handle File::open_object(const std::string& object) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!exists(object)) fail("no object '" + object + "'");
   const hid_t id = H5Oopen(handle_.get(), object.c_str(), H5P_DEFAULT);
   if (id < 0) fail("cannot open '" + object + "'");
@@ -172,11 +186,13 @@ Handle File::open_object(const std::string& object) const {
 }
 
 Handle File::object_for_attr(const std::string& object) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!exists(object)) ensure_group(object);
   return open_object(object);
 }
 
 Handle File::ensure_group(const std::string& group) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   std::string prefix;
   for (const auto& part : split_path(group)) {
     prefix += "/" + part;
@@ -190,6 +206,7 @@ Handle File::ensure_group(const std::string& group) {
 }
 
 void File::write_tensor(const std::string& dataset, const torch::Tensor& tensor) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   const TypeMap type = native_type_for(tensor.scalar_type());
   const torch::Tensor data = tensor.detach().to(torch::kCPU, type.dtype).contiguous();
   std::vector<hsize_t> dims(data.sizes().begin(), data.sizes().end());
@@ -208,6 +225,7 @@ void File::write_tensor(const std::string& dataset, const torch::Tensor& tensor)
 }
 
 torch::Tensor File::read_tensor(const std::string& dataset) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!exists(dataset)) fail("no dataset '" + dataset + "'");
   Handle set(H5Dopen2(handle_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
   if (!set.valid()) fail("'" + dataset + "' is not a dataset");
@@ -232,17 +250,20 @@ torch::Tensor File::read_tensor(const std::string& dataset) const {
 }
 
 void File::write_bytes(const std::string& dataset, const std::vector<uint8_t>& bytes) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   write_tensor(dataset, torch::from_blob(const_cast<uint8_t*>(bytes.data()),
                                          {static_cast<int64_t>(bytes.size())}, torch::kUInt8));
 }
 
 std::vector<uint8_t> File::read_bytes(const std::string& dataset) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   const torch::Tensor t = read_tensor(dataset).to(torch::kUInt8).contiguous();
   const uint8_t* p = t.data_ptr<uint8_t>();
   return std::vector<uint8_t>(p, p + t.numel());
 }
 
 void File::set_attr(const std::string& object, const std::string& name, const std::string& value) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   Handle obj = object_for_attr(object);
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.get(), H5T_VARIABLE);
@@ -271,19 +292,23 @@ void write_scalar_attr(hid_t obj, const std::string& name, hid_t type, T value) 
 }  // namespace
 
 void File::set_attr(const std::string& object, const std::string& name, int64_t value) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   write_scalar_attr(object_for_attr(object).get(), name, H5T_NATIVE_INT64, value);
 }
 
 void File::set_attr(const std::string& object, const std::string& name, double value) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   write_scalar_attr(object_for_attr(object).get(), name, H5T_NATIVE_DOUBLE, value);
 }
 
 bool File::has_attr(const std::string& object, const std::string& name) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!exists(object)) return false;
   return H5Aexists_by_name(handle_.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0;
 }
 
 Handle File::open_attr(const std::string& object, const std::string& name) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!has_attr(object, name)) fail("no attribute '" + name + "' on '" + object + "'");
   return Handle(
       H5Aopen_by_name(handle_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
@@ -291,6 +316,7 @@ Handle File::open_attr(const std::string& object, const std::string& name) const
 }
 
 std::string File::attr_string(const std::string& object, const std::string& name) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   Handle attr = open_attr(object, name);
   Handle stored(H5Aget_type(attr.get()), H5Tclose);
   if (H5Tget_class(stored.get()) != H5T_STRING) {
@@ -317,6 +343,7 @@ std::string File::attr_string(const std::string& object, const std::string& name
 }
 
 std::vector<int64_t> File::attr_ints(const std::string& object, const std::string& name) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   Handle attr = open_attr(object, name);
   Handle stored(H5Aget_type(attr.get()), H5Tclose);
   const H5T_class_t cls = H5Tget_class(stored.get());
@@ -349,12 +376,14 @@ std::vector<int64_t> File::attr_ints(const std::string& object, const std::strin
 }
 
 int64_t File::attr_int(const std::string& object, const std::string& name) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   const auto values = attr_ints(object, name);
   if (values.size() != 1) fail("attribute '" + name + "' on '" + object + "' is not a scalar");
   return values.front();
 }
 
 double File::attr_double(const std::string& object, const std::string& name) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   Handle attr = open_attr(object, name);
   double value = 0.0;
   if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0) {
@@ -364,6 +393,7 @@ double File::attr_double(const std::string& object, const std::string& name) con
 }
 
 void File::flush() {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (H5Fflush(handle_.get(), H5F_SCOPE_GLOBAL) < 0) fail("cannot flush");
 }
 

@@ -4,11 +4,18 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace wsd::h5 {
+
+// Debian's libhdf5 is built without its thread-safety option, so no two threads may be inside
+// the library at once, even on different files or handles. Every HDF5 call in the project (File
+// below, the data loader's HDF5 reader) holds this lock; it is recursive because File's methods
+// call each other and close handles while holding it.
+std::recursive_mutex& library_mutex();
 
 // A failed HDF5 operation; the message names the file and the object.
 class H5Error : public std::runtime_error {

@@ -1,0 +1,156 @@
+#include "data/hdf5_reader.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+#include "data/batch_loader.hpp"
+#include "tests/data/data_files.hpp"
+
+namespace wsd {
+namespace {
+
+using test::fresh_dir;
+using test::write_h5;
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// uint8 N x C x H x W with value (n * 11 + c * 5 + y * 3 + x) % 256.
+std::vector<uint8_t> nchw_bytes(int n, int c, int h, int w) {
+  std::vector<uint8_t> v;
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < c; ++k)
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+          v.push_back(static_cast<uint8_t>((i * 11 + k * 5 + y * 3 + x) % 256));
+  return v;
+}
+
+TEST(Hdf5Dataset, ReadsUint8NchwWithLabels) {
+  const auto file = fresh_dir("h5_nchw") / "train.h5";
+  const auto bytes = nchw_bytes(5, 3, 6, 7);
+  write_h5(file, "/images", H5T_NATIVE_UINT8, {5, 3, 6, 7}, bytes.data());
+  const std::vector<int32_t> labels = {4, 3, 2, 1, 0};
+  write_h5(file, "/labels", H5T_NATIVE_INT32, {5}, labels.data(), /*append=*/true);
+  Hdf5Options o;
+  o.labels = "/labels";
+  const Hdf5Dataset ds(file.string(), o);
+  ASSERT_EQ(ds.size(), 5);
+  const auto expected =
+      torch::from_blob(const_cast<uint8_t*>(bytes.data()), {5, 3, 6, 7}, torch::kUInt8)
+          .to(torch::kFloat32)
+          .div(127.5)
+          .sub(1.0);
+  for (int64_t i = 0; i < 5; ++i) {
+    const Sample s = ds.get(i);
+    EXPECT_TRUE(torch::allclose(s.image, expected[i])) << i;
+    EXPECT_EQ(s.label, 4 - i);
+  }
+  EXPECT_EQ(ds.sample_name(3), "'" + file.string() + "' /images[3]");
+}
+
+TEST(Hdf5Dataset, ReadsFloatNhwcAndGrayArraysInEitherRange) {
+  const auto dir = fresh_dir("h5_float");
+  // N x H x W x C float in [0, 1]: value (n, y, x, c) = (n + y + x + c) / 20.
+  std::vector<float> values;
+  for (int n = 0; n < 2; ++n)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 5; ++x)
+        for (int c = 0; c < 3; ++c) values.push_back(static_cast<float>(n + y + x + c) / 20.0f);
+  write_h5(dir / "nhwc.h5", "/data/x", H5T_NATIVE_FLOAT, {2, 4, 5, 3}, values.data());
+  Hdf5Options o;
+  o.dataset = "/data/x";
+  const Hdf5Dataset unit_range((dir / "nhwc.h5").string(), o);
+  const auto image = unit_range.get(1).image;
+  ASSERT_EQ(image.sizes(), (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_NEAR(image[2][3][4].item<float>(), 2.0f * (1 + 3 + 4 + 2) / 20.0f - 1.0f, 1e-6);
+  o.float_range = FloatRange::kSymmetric;
+  const Hdf5Dataset symmetric((dir / "nhwc.h5").string(), o);
+  EXPECT_FLOAT_EQ(symmetric.get(1).image[2][3][4].item<float>(), (1 + 3 + 4 + 2) / 20.0f);
+
+  const std::vector<double> gray = {0.0, 0.5, 1.0, 0.25, 1.0, 0.0, 0.5, 0.75};
+  write_h5(dir / "gray.h5", "/images", H5T_NATIVE_DOUBLE, {2, 2, 2}, gray.data());
+  const Hdf5Dataset g((dir / "gray.h5").string(), {});
+  ASSERT_EQ(g.get(1).image.sizes(), (std::vector<int64_t>{1, 2, 2}));
+  EXPECT_FLOAT_EQ(g.get(1).image[0][1][1].item<float>(), 0.5f);
+}
+
+TEST(Hdf5Dataset, NanPixelsAreABadSampleNamingFileAndIndex) {
+  const auto file = fresh_dir("h5_nan") / "nan.h5";
+  std::vector<float> values(3 * 1 * 4 * 4, 0.5f);
+  values[2 * 16 + 5] = std::numeric_limits<float>::quiet_NaN();
+  write_h5(file, "/images", H5T_NATIVE_FLOAT, {3, 1, 4, 4}, values.data());
+  const Hdf5Dataset ds(file.string(), {});
+  EXPECT_NO_THROW(ds.get(1));
+  try {
+    ds.get(2);
+    FAIL() << "expected BadSampleError";
+  } catch (const BadSampleError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "'" + file.string() + "' /images[2] contains NaN or infinite values");
+  }
+}
+
+TEST(Hdf5Dataset, UnsupportedFilesAndArraysAreNamed) {
+  const auto dir = fresh_dir("h5_bad");
+  const auto bytes = nchw_bytes(2, 2, 4, 4);
+  write_h5(dir / "two.h5", "/images", H5T_NATIVE_UINT8, {2, 2, 4, 4}, bytes.data());
+  Hdf5Options nchw;
+  nchw.layout = Hdf5Layout::kNchw;
+  EXPECT_NE(error_of([&] {
+              Hdf5Dataset((dir / "two.h5").string(), nchw);
+            }).find("2 channels, expected 1 or 3"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { Hdf5Dataset((dir / "two.h5").string(), {}); }).find("set data.hdf5_layout"),
+      std::string::npos);
+  Hdf5Options other;
+  other.dataset = "/pixels";
+  const std::string missing = error_of([&] { Hdf5Dataset((dir / "two.h5").string(), other); });
+  EXPECT_EQ(missing,
+            "'" + (dir / "two.h5").string() + "' has no dataset '/pixels' (set data.hdf5_dataset)");
+
+  const std::vector<int16_t> shorts(2 * 4 * 4, 1);
+  write_h5(dir / "int16.h5", "/images", H5T_NATIVE_INT16, {2, 4, 4}, shorts.data());
+  EXPECT_NE(error_of([&] {
+              Hdf5Dataset((dir / "int16.h5").string(), {});
+            }).find("neither uint8 nor float"),
+            std::string::npos);
+
+  test::write_file(dir / "fake.h5", std::vector<uint8_t>(100, 3));
+  EXPECT_NE(error_of([&] {
+              Hdf5Dataset((dir / "fake.h5").string(), {});
+            }).find("'" + (dir / "fake.h5").string() + "' is not a readable HDF5 file"),
+            std::string::npos);
+}
+
+// Worker threads read through their own handles under the library lock: any number of them
+// yields the same batches as reading on the calling thread.
+TEST(Hdf5Dataset, ThreadedLoadingMatchesSingleThreaded) {
+  const auto file = fresh_dir("h5_threads") / "train.h5";
+  const auto bytes = nchw_bytes(48, 1, 8, 8);
+  write_h5(file, "/images", H5T_NATIVE_UINT8, {48, 1, 8, 8}, bytes.data());
+  const auto ds = std::make_shared<Hdf5Dataset>(file.string(), Hdf5Options{});
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.image_size = 8;
+  o.random_flip = true;
+  BatchLoader serial(ds, o);
+  o.workers = 3;
+  o.prefetch = 3;
+  BatchLoader threaded(ds, o);
+  for (int b = 0; b < 30; ++b) ASSERT_TRUE(torch::equal(serial.next(), threaded.next())) << b;
+}
+
+}  // namespace
+}  // namespace wsd
