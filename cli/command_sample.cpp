@@ -73,7 +73,9 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   } else {
     SamplerContext context;
     context.callback = progress;
-    x = sample_euler(prior->schedule(), score, x, grid, context);
+    context.noise = &noise;
+    context.seeds = seeds;
+    x = sampler_for(config.sampler.method)(prior->schedule(), score, x, grid, context);
     x = tweedie_from_score(prior->schedule(), score, x, grid.back()).to(torch::kCPU);
   }
   const double seconds =
@@ -87,14 +89,16 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     file.set_attr("/", "checkpoint", o.checkpoint);
     file.set_attr("/", "steps", steps);
     file.set_attr("/", "seed", static_cast<int64_t>(first_seed));
-    file.set_attr("/", "sampler", std::string(flow ? "flow_euler" : "euler"));
+    file.set_attr("/", "sampler",
+                  std::string(flow ? "flow_euler" : enum_name(config.sampler.method)));
     file.set_attr("/", "ema", static_cast<int64_t>(!o.raw_weights));
     file.set_attr("/", "prior", prior->describe());
   }
   const std::string png_path = (std::filesystem::path(o.out) / "samples.png").string();
   write_image_grid(x, png_path);
-  spdlog::info("{} samples from {}, {} Euler steps, {:.2f} s ({:.3f} s per image): {} and {}", o.n,
-               prior->describe(), steps, seconds, seconds / o.n, h5_path, png_path);
+  spdlog::info("{} samples from {}, {} {} steps, {:.2f} s ({:.3f} s per image): {} and {}", o.n,
+               prior->describe(), steps, flow ? "flow_euler" : enum_name(config.sampler.method),
+               seconds, seconds / o.n, h5_path, png_path);
   return 0;
 }
 

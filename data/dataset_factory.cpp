@@ -9,6 +9,7 @@
 #include "data/idx_reader.hpp"
 #include "data/image_folder_reader.hpp"
 #include "data/patch_dataset.hpp"
+#include "data/transforms.hpp"
 
 namespace wsd {
 namespace {
@@ -59,6 +60,15 @@ SubsetDataset::SubsetDataset(std::shared_ptr<const Dataset> base, int64_t count)
 
 std::string SubsetDataset::describe() const {
   return base_->describe() + ", first " + std::to_string(count_);
+}
+
+torch::Tensor evaluation_image(const Dataset& dataset, const DataConfig& config, int64_t index) {
+  TransformOptions options;
+  options.size = config.image_size;
+  options.channels = config.channels;
+  options.fit = config.fit;
+  options.random_flip = false;
+  return transform_sample(dataset.get(index).image, options, /*key=*/0);
 }
 
 std::shared_ptr<const Dataset> open_dataset(const DataConfig& config, DataSplit split) {

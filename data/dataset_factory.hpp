@@ -12,6 +12,10 @@ namespace wsd {
 // applied. Throws InputError naming the path or file when it cannot be opened.
 std::shared_ptr<const Dataset> open_dataset(const DataConfig& config, DataSplit split);
 
+// Image `index` of `dataset` shaped as the loader shapes it (data.channels, data.image_size,
+// data.fit) but without random transforms: what evaluation and statistics see.
+torch::Tensor evaluation_image(const Dataset& dataset, const DataConfig& config, int64_t index);
+
 // The first `count` samples of another dataset.
 class SubsetDataset final : public Dataset {
  public:

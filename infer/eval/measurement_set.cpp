@@ -10,7 +10,6 @@
 #include "core/io/h5_file.hpp"
 #include "core/util/errors.hpp"
 #include "data/dataset_factory.hpp"
-#include "data/transforms.hpp"
 #include "operators/measurement_noise.hpp"
 #include "operators/operator_factory.hpp"
 
@@ -25,10 +24,6 @@ std::string now_utc() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
-}
-
-torch::Tensor test_image(const Dataset& dataset, const DataConfig& data, int64_t index) {
-  return to_channels(fit_to_size(dataset.get(index).image, data.image_size), data.channels);
 }
 
 }  // namespace
@@ -54,8 +49,8 @@ MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Dev
   }
   std::vector<torch::Tensor> images;
   for (int64_t i = 0; i < n; ++i) {
-    auto image = test_image(*dataset, data, i);
-    if (absorption) image = torch::cat({0.5 * test_image(*dataset, data, n + i), image});
+    auto image = evaluation_image(*dataset, data, i);
+    if (absorption) image = torch::cat({0.5 * evaluation_image(*dataset, data, n + i), image});
     images.push_back(image);
   }
   MeasurementSet set;

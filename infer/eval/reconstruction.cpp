@@ -11,7 +11,6 @@
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
 #include "data/dataset_factory.hpp"
-#include "data/transforms.hpp"
 #include "infer/baselines/tikhonov_cg.hpp"
 #include "infer/baselines/wiener_filter.hpp"
 #include "infer/solve/posterior_solver.hpp"
@@ -41,8 +40,7 @@ GaussianStatistics estimate_statistics(const Config& config, int64_t limit) {
   GaussianStatisticsAccumulator accumulator;
   std::vector<torch::Tensor> batch;
   for (int64_t i = 0; i < n; ++i) {
-    batch.push_back(
-        to_channels(fit_to_size(dataset->get(i).image, data.image_size), data.channels));
+    batch.push_back(evaluation_image(*dataset, data, i));
     if (static_cast<int64_t>(batch.size()) == 512 || i + 1 == n) {
       accumulator.add(torch::stack(batch));
       batch.clear();
