@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -152,7 +153,11 @@ class Report {
       return;
     }
     std::cout << "wsdiff bench: " << what << "\n";
-    for (const auto& [key, value] : lines_) std::cout << fmt::format("  {:<14} {}\n", key, value);
+    size_t width = 14;
+    for (const auto& line : lines_) width = std::max(width, line.first.size());
+    for (const auto& [key, value] : lines_) {
+      std::cout << fmt::format("  {:<{}} {}\n", key, width, value);
+    }
     std::cout << std::flush;
   }
 
