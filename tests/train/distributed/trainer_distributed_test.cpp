@@ -40,6 +40,9 @@ TEST(TrainerDistributed, TrainRank) {
   if (const auto timeout = test::env_or_empty("WSD_TEST_TIMEOUT"); !timeout.empty()) {
     settings.push_back("train.collective_timeout_s=" + timeout);
   }
+  if (const auto every = test::env_or_empty("WSD_TEST_CHECKPOINT_EVERY"); !every.empty()) {
+    settings.push_back("train.checkpoint_every=" + every);
+  }
   const auto outcome =
       test::run_training(test::tiny_config(data, steps, settings), out, "", read_dist_env());
   EXPECT_EQ(outcome.steps_done, steps);
@@ -111,6 +114,37 @@ TEST(TrainerDistributed, KilledRankStopsTheOthers) {
   EXPECT_NE(output.find("failed on rank 0 (another rank died, hung or timed out)"),
             std::string::npos)
       << output;
+}
+
+// A run killed with SIGKILL at an arbitrary point, possibly inside a checkpoint write (one per
+// step here), leaves last.h5 readable and resumes from its newest complete checkpoint.
+TEST(TrainerDistributed, KillDuringCheckpointingLeavesAResumableRun) {
+  if (test::is_rank_child()) GTEST_SKIP();
+  const fs::path base = fs::path(::testing::TempDir()) / "killed_writer";
+  fs::remove_all(base);
+  const fs::path data = test::make_tiny_dataset(base / "data");
+  const fs::path out = base / "run";
+  auto specs = test::rank_specs(1, "TrainerDistributed.TrainRank",
+                                {{"WSD_TEST_DATA", data.string()},
+                                 {"WSD_TEST_OUT", out.string()},
+                                 {"WSD_TEST_BATCH", "8"},
+                                 {"WSD_TEST_STEPS", "100000"},
+                                 {"WSD_TEST_CHECKPOINT_EVERY", "1"}});
+  const std::string third = (out / "checkpoints" / "step_3.h5").string();
+  specs[0].argv = {"/bin/bash", "-c",
+                   "\"$0\" \"$1\" & pid=$!; "
+                   "for i in $(seq 1200); do [ -e '" +
+                       third +
+                       "' ] && break; sleep 0.05; done; "
+                       "sleep 0.$((RANDOM % 10)); kill -9 $pid; wait $pid; exit 0",
+                   specs[0].argv[0], specs[0].argv[1]};
+  const auto killed = test::run_processes(specs);
+  ASSERT_FALSE(killed[0].timed_out);
+  const auto last = inspect_checkpoint((out / "checkpoints" / "last.h5").string());
+  EXPECT_GE(last.state.step, 3);
+  const auto resumed = test::run_training(
+      test::tiny_config(data, last.state.step + 2, shared_settings(8, 1)), out, "auto");
+  EXPECT_EQ(resumed.steps_done, last.state.step + 2);
 }
 
 }  // namespace
