@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,8 @@
 #include "core/util/version.hpp"
 #include "data/loader_benchmark.hpp"
 #include "infer/bench/benchmark.hpp"
+#include "train/distributed/dist_env.hpp"
+#include "train/train_bench.hpp"
 
 namespace wsd::cli {
 namespace {
@@ -37,6 +40,8 @@ struct BenchOptions {
   std::string shape;
   std::optional<std::string> precision;  // default: train.precision
   bool channels_last = false;
+  bool cudnn_benchmark = false;
+  bool compare = false;
   std::optional<int64_t> steps;
   uint64_t seed = 0;
   bool json = false;
@@ -139,19 +144,28 @@ class Report {
   void line(const std::string& key, const std::string& value) { lines_.emplace_back(key, value); }
   json& data() { return data_; }
 
+  // Ranks other than 0 of a distributed benchmark print nothing.
+  void quiet() { quiet_ = true; }
+
   void print(bool as_json, const std::string& what) const {
+    if (quiet_) return;
     if (as_json) {
       std::cout << data_.dump(2) << std::endl;
       return;
     }
     std::cout << "wsdiff bench: " << what << "\n";
-    for (const auto& [key, value] : lines_) std::cout << fmt::format("  {:<14} {}\n", key, value);
+    size_t width = 14;
+    for (const auto& line : lines_) width = std::max(width, line.first.size());
+    for (const auto& [key, value] : lines_) {
+      std::cout << fmt::format("  {:<{}} {}\n", key, width, value);
+    }
     std::cout << std::flush;
   }
 
  private:
   std::vector<std::pair<std::string, std::string>> lines_;
   json data_ = json::object();
+  bool quiet_ = false;
 };
 
 void add_timings(Report& r, const std::string& prefix, const Timings& t) {
@@ -166,14 +180,69 @@ std::string rate(double per_s) {
   return per_s >= 100 ? fmt::format("{:.0f}", per_s) : fmt::format("{:.3g}", per_s);
 }
 
+// The full trainer step (TrainStep) for one setting, or for every comparable setting with
+// --compare. Under torchrun/SLURM the step includes the bucketed gradient allreduce.
+void run_train_bench(const BenchOptions& o, const Config& config, const BenchSettings& settings,
+                     const NetworkSettings& network, Report& r) {
+  TrainBenchRequest request;
+  request.settings = settings;
+  request.config = config;
+  if (o.compare) {
+    request.variants = comparison_variants(settings.device);
+  } else {
+    request.variants = {
+        {network.bf16, network.channels_last, o.cudnn_benchmark || config.train.cudnn_benchmark}};
+  }
+  const DistEnv env = read_dist_env();
+  const auto communicator = make_communicator(
+      env, settings.device,
+      std::chrono::milliseconds(static_cast<int64_t>(config.train.collective_timeout_s * 1000)));
+  spdlog::info("bench train: {} setting(s), {} warm-up + {} timed steps of {} x {} x {} on {}",
+               request.variants.size(), settings.warmup, settings.repeats, settings.batch,
+               config.train.grad_accum, communicator->world_size(), settings.device.str());
+  const TrainBenchResult result = bench_training(request, communicator);
+  r.line("parameters", std::to_string(result.parameters));
+  r.line("global batch",
+         fmt::format("{} = {} per rank x {} accumulation x {} rank(s)", result.global_batch,
+                     settings.batch, config.train.grad_accum, result.world_size));
+  r.line("step",
+         "t, noise, forward, loss, backward, " +
+             (result.world_size > 1 ? fmt::format("{} allreduce bucket(s), ", result.buckets)
+                                    : std::string()) +
+             "clip, Adam, EMA (no data loading)");
+  r.data()["parameters"] = result.parameters;
+  r.data()["global_batch"] = result.global_batch;
+  r.data()["world_size"] = result.world_size;
+  r.data()["grad_accum"] = config.train.grad_accum;
+  r.data()["buckets"] = result.buckets;
+  json rows = json::array();
+  for (const auto& row : result.rows) {
+    r.line(row.variant.name(),
+           fmt::format("{} images/s ({:.2f} ms median, {:.2f} ms min)", rate(row.images_per_s),
+                       row.per_step.median() * 1e3, row.per_step.min() * 1e3));
+    json j = {{"precision", row.variant.bf16 ? "bf16" : "fp32"},
+              {"channels_last", row.variant.channels_last},
+              {"cudnn_benchmark", row.variant.cudnn_benchmark},
+              {"images_per_s", row.images_per_s},
+              {"loss", row.last_loss},
+              {"step_ms_median", row.per_step.median() * 1e3},
+              {"step_ms_min", row.per_step.min() * 1e3}};
+    rows.push_back(j);
+  }
+  r.data()["variants"] = rows;
+  if (result.rows.size() == 1) r.data()["images_per_s"] = result.rows.front().images_per_s;
+  if (env.rank != 0) r.quiet();
+}
+
 int run_bench(const BenchOptions& o, const ConfigOptions& config_options) {
   static const std::map<std::string, Defaults> kDefaults = {{"noise", {128, 5, 20}},
                                                             {"network", {0, 3, 10}},
+                                                            {"train", {0, 2, 5}},
                                                             {"sample", {16, 1, 3}},
                                                             {"data", {0, 2, 20}}};
   const auto found = kDefaults.find(o.what);
   if (found == kDefaults.end()) {
-    throw InputError("--what '" + o.what + "' is not one of noise, network, sample, data");
+    throw InputError("--what '" + o.what + "' is not one of noise, network, train, sample, data");
   }
   const bool noise_only = o.what == "noise", sample_only = o.what == "sample";
   const bool data_only = o.what == "data";
@@ -186,6 +255,10 @@ int run_bench(const BenchOptions& o, const ConfigOptions& config_options) {
     throw InputError("--precision and --channels-last apply to --what network and sample");
   }
   if (!sample_only && o.steps) throw InputError("--steps applies to --what sample");
+  const bool train_step = o.what == "train";
+  if (!train_step && (o.compare || o.cudnn_benchmark)) {
+    throw InputError("--compare and --cudnn-benchmark apply to --what train");
+  }
 
   const Config config = load_config(config_options.config_path, config_options.overrides);
   const torch::Device device = resolve_device(o.device);
@@ -208,7 +281,7 @@ int run_bench(const BenchOptions& o, const ConfigOptions& config_options) {
   }
   network.bf16 = precision == "bf16";
   network.channels_last = o.channels_last || config.train.channels_last;
-  if (!noise_only && !data_only && network.bf16 && !device.is_cuda()) {
+  if (!noise_only && !data_only && network.bf16 && !device.is_cuda() && !o.compare) {
     throw InputError("--precision bf16 (autocast) needs a CUDA device, not " + device.str() +
                      "; use --precision fp32");
   }
@@ -313,6 +386,8 @@ int run_bench(const BenchOptions& o, const ConfigOptions& config_options) {
     r.data()["images_per_s"] = result.images_per_s;
     r.data()["images_per_s_best"] = static_cast<double>(settings.batch) / result.per_step.min();
     r.data()["loss"] = result.last_loss;
+  } else if (train_step) {
+    run_train_bench(o, config, settings, network, r);
   } else if (sample_only) {
     const int64_t steps = o.steps.value_or(20);
     if (steps < 1) throw InputError("--steps must be at least 1");
@@ -350,20 +425,24 @@ Command add_bench_command(CLI::App& root, const GlobalOptions&) {
   auto o = std::make_shared<BenchOptions>();
   auto config = std::make_shared<ConfigOptions>();
   add_config_options(app, *config);
-  app->add_option(
-         "--what", o->what,
-         "noise: StructuredNoise::sample of a batch; network: a training step "
-         "(forward, loss, backward, Adam); sample: Euler sampling steps; data: the config's "
-         "data loader (images/s; --repeats timed batches)")
+  app->add_option("--what", o->what,
+                  "noise: StructuredNoise::sample of a batch; network: the network's training "
+                  "arithmetic (forward, loss, backward, Adam); train: the full trainer step "
+                  "(micro-batches, gradient allreduce under torchrun, clip, Adam, EMA); sample: "
+                  "Euler sampling steps; data: the config's data loader (images/s; --repeats "
+                  "timed batches)")
       ->required();
   app->add_option("--device", o->device, "auto, cpu or cuda")->capture_default_str();
-  app->add_option("--batch", o->batch,
-                  "batch size (default: noise 128, network and data train.batch_size, sample 16)");
+  app->add_option(
+      "--batch", o->batch,
+      "batch size, per rank for train (default: noise 128, network, train and data "
+      "train.batch_size, sample 16)");
   app->add_option("--repeats", o->repeats,
                   "timed repetitions; median and min are reported (default: noise 20, "
-                  "network 10, sample 3 trajectories, data 20 batches)");
+                  "network 10, train 5, sample 3 trajectories, data 20 batches)");
   app->add_option("--warmup", o->warmup,
-                  "untimed calls first (default: noise 5, network 3, sample 1, data 2 batches)");
+                  "untimed calls first (default: noise 5, network 3, train 2, sample 1, data 2 "
+                  "batches)");
   app->add_option("--shape", o->shape,
                   "noise only: C,H,W of each sample (default: 3,32,32, or data.channels and "
                   "data.image_size when --config or --set data.* gives them)");
@@ -371,6 +450,12 @@ Command add_bench_command(CLI::App& root, const GlobalOptions&) {
                   "network and sample: fp32, or bf16 autocast on CUDA (default: train.precision)");
   app->add_flag("--channels-last", o->channels_last,
                 "network and sample: NHWC weights and inputs (default: train.channels_last)");
+  app->add_flag("--cudnn-benchmark", o->cudnn_benchmark,
+                "train only: let cuDNN pick convolution algorithms by timing them (default: "
+                "train.cudnn_benchmark)");
+  app->add_flag("--compare", o->compare,
+                "train only: time every setting worth comparing on the device (CUDA: fp32/bf16 x "
+                "contiguous/channels-last x cuDNN benchmark off/on; CPU: fp32 x both layouts)");
   app->add_option("--steps", o->steps,
                   "sample only: Euler steps per timed trajectory (default 20); results are also "
                   "extrapolated to 1000 steps");

@@ -12,6 +12,9 @@ class Ema {
  public:
   Ema(torch::nn::Module& module, double decay);
   void update(torch::nn::Module& module);
+  // The same update, applied only where `apply` (0-dim float tensor on the device, 0 or 1) is 1:
+  // a skipped training step leaves the average bit-identical, without a host synchronisation.
+  void update(torch::nn::Module& module, const torch::Tensor& apply);
   // Writes the averaged weights into `module` (same architecture).
   void copy_to(torch::nn::Module& module) const;
   std::vector<torch::Tensor>& shadow() { return shadow_; }

@@ -1,14 +1,15 @@
 #include "train/trainer.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-#ifdef WSD_WITH_CUDA
-#include <ATen/cuda/CUDAGeneratorImpl.h>
-#endif
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <regex>
@@ -26,21 +27,18 @@
 #include "data/dataset_factory.hpp"
 #include "infer/samplers/sampler.hpp"
 #include "train/distributed/communicator.hpp"
-#include "train/distributed/gradient_reducer.hpp"
-#include "train/ema.hpp"
+#include "train/distributed/consistency_check.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/metrics_log.hpp"
 #include "train/optimizer_state.hpp"
+#include "train/skip_monitor.hpp"
+#include "train/train_step.hpp"
 
 namespace wsd {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-uint64_t rank_seed(uint64_t seed, int rank) {
-  return seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(rank) * 0xBF58476D1CE4E5B9ULL + 1;
-}
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds);
@@ -53,37 +51,6 @@ std::string format_duration(double seconds) {
                   static_cast<long>(s % 60));
   }
   return buf;
-}
-
-// Global L2 norm of all gradients and, when clip > 0, scaling to at most `clip`, computed on the
-// device: unlike torch::nn::utils::clip_grad_norm_ it never reads the norm back to the host.
-torch::Tensor clip_gradients(torch::nn::Module& module, double clip) {
-  std::vector<torch::Tensor> grads;
-  for (auto& p : module.parameters()) {
-    if (p.grad().defined()) grads.push_back(p.mutable_grad());
-  }
-  const auto norms = torch::_foreach_norm(grads);
-  const auto total = torch::stack(norms).to(torch::kFloat32).norm();
-  if (clip > 0) {
-    const auto scale = (clip / (total + 1e-6)).clamp_max(1.0);
-    torch::_foreach_mul_(grads, scale);
-  }
-  return total;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& module,
-                                                        const TrainConfig& config) {
-  if (config.optimizer == OptimizerType::kAdamW) {
-    return std::make_unique<torch::optim::AdamW>(
-        module.parameters(),
-        torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
-  }
-  return std::make_unique<torch::optim::Adam>(
-      module.parameters(), torch::optim::AdamOptions(config.lr).weight_decay(config.weight_decay));
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
 std::vector<uint8_t> generator_state(const torch::Generator& gen) {
@@ -132,10 +99,21 @@ StateDict ema_state_dict(const Ema& ema, const torch::nn::Module& module) {
   return out;
 }
 
-// The initial weights depend only on the seed, so every rank and every rerun starts alike.
-DdpmUNet seeded_network(const Config& config) {
-  torch::manual_seed(config.train.seed);
-  return make_network(config.model);
+// Every rank must run with the same per-rank batch and accumulation, or the average of the ranks'
+// gradients would not be the mean over the global batch.
+void check_same_batch_on_all_ranks(Communicator& communicator, const TrainConfig& tc,
+                                   torch::Device device) {
+  if (communicator.world_size() == 1) return;
+  const auto mine = torch::tensor(
+      {static_cast<int64_t>(tc.batch_size), static_cast<int64_t>(tc.grad_accum)}, torch::kInt64);
+  std::vector<torch::Tensor> sum = {mine.to(device, /*non_blocking=*/false, /*copy=*/true)};
+  communicator.allreduce_sum(sum);
+  if (!torch::equal(sum[0].cpu(), mine * communicator.world_size())) {
+    throw InputError("train.batch_size / train.grad_accum differ between ranks (rank " +
+                     std::to_string(communicator.rank()) + " has " + std::to_string(tc.batch_size) +
+                     " x " + std::to_string(tc.grad_accum) +
+                     "); every rank must use the same config");
+  }
 }
 
 class TrainingRun {
@@ -148,20 +126,18 @@ class TrainingRun {
         communicator_(make_communicator(env_, device_,
                                         std::chrono::milliseconds(static_cast<int64_t>(
                                             config_.train.collective_timeout_s * 1000)))),
-        network_(seeded_network(config_)),
-        process_(make_forward_process(config_.model)),
-        noise_(StructuredNoiseOptions::from_config(config_.noise)),
-        generator_(
-            at::make_generator<at::CPUGeneratorImpl>(rank_seed(config_.train.seed, env_.rank))) {
-    if (config_.train.grad_accum != 1) {
-      throw InputError("train.grad_accum > 1 is not supported yet; raise train.batch_size instead");
+        step_runner_(config_, device_, communicator_) {
+    const TrainConfig& tc = config_.train;
+    const int world = communicator_->world_size();
+    const int64_t global_batch = step_runner_.global_batch();
+    if (global_batch != static_cast<int64_t>(tc.batch_size) * tc.grad_accum * world) {
+      throw std::logic_error("global batch does not match batch_size x grad_accum x world size");
     }
-    network_->to(device_);
-    if (device_.is_cuda()) generator_ = make_device_generator();
-    reducer_ = std::make_unique<GradientReducer>(communicator_);
-    reducer_->broadcast_parameters(*network_);
-    optimizer_ = make_optimizer(*network_, config_.train);
-    ema_ = std::make_unique<Ema>(*network_, config_.train.ema_decay);
+    check_same_batch_on_all_ranks(*communicator_, tc, device_);
+    total_steps_ = tc.steps > 0 ? tc.steps : (tc.images + global_batch - 1) / global_batch;
+    const int64_t interval = std::min<int64_t>(
+        tc.max_skipped_steps, tc.log_every > 0 ? tc.log_every : tc.max_skipped_steps);
+    skips_ = std::make_unique<SkipMonitor>(interval, device_);
 
     loader_ = std::make_unique<BatchLoader>(
         open_dataset(config_.data, config_.data.split),
@@ -171,35 +147,50 @@ class TrainingRun {
       fs::create_directories(out_dir_ / "samples");
       metrics_ = MetricsLog((out_dir_ / "metrics.jsonl").string());
     }
-    spdlog::info("training {} ({} parameters) on {} x {} process(es), global batch {}",
-                 enum_name(config_.model.type), parameter_count(*network_), device_.str(),
-                 communicator_->world_size(),
-                 config_.train.batch_size * communicator_->world_size());
+    spdlog::info("training {} ({} parameters) on {} x {} process(es), {}{}",
+                 enum_name(config_.model.type), parameter_count(*step_runner_.network()),
+                 device_.str(), world, enum_name(tc.precision),
+                 tc.channels_last ? ", channels-last" : "");
+    spdlog::info("global batch {} = {} per rank x {} accumulation x {} rank(s); {} steps ({})",
+                 global_batch, tc.batch_size, tc.grad_accum, world, total_steps_,
+                 tc.steps > 0 ? "train.steps"
+                              : fmt::format("train.images {} -> {} images", tc.images,
+                                            total_steps_ * global_batch));
+    if (world > 1) {
+      spdlog::info(
+          "gradients: {} bucket(s) of <= {} MB, allreduce over {} overlapped with backward",
+          step_runner_.reducer().bucket_count(), tc.bucket_mb, communicator_->backend());
+    }
   }
 
   void resume(const std::string& path) {
     const Checkpoint c = load_checkpoint(path);
-    load_state_dict(*network_, c.model, path);
+    auto& network = *step_runner_.network();
+    load_state_dict(network, c.model, path);
     if (!c.ema.empty()) {
       // Checkpoint tensors come back sorted by name; the shadow follows parameter order.
       const std::map<std::string, torch::Tensor> ema(c.ema.begin(), c.ema.end());
-      const auto names = network_->named_parameters();
+      const auto names = network.named_parameters();
       for (size_t i = 0; i < names.size(); ++i) {
         const auto it = ema.find(names[i].key());
         if (it == ema.end()) throw InputError(path + ": EMA weights lack '" + names[i].key() + "'");
         torch::NoGradGuard no_grad;
-        ema_->shadow()[i].copy_(it->second);
+        step_runner_.ema().shadow()[i].copy_(it->second);
       }
     }
-    load_optimizer_state(*optimizer_, *network_, c.optimizer);
+    load_optimizer_state(step_runner_.optimizer(), network, c.optimizer, path);
     step_ = c.state.step;
     images_seen_ = c.state.images_seen;
     loader_->seek(c.state.epoch, c.state.data_position);
-    if (static_cast<int>(c.state.rng_states.size()) == env_.world_size) {
-      set_generator_state(generator_, c.state.rng_states[static_cast<size_t>(env_.rank)]);
+    if (!c.state.rng_states.empty()) {
+      set_generator_state(step_runner_.generator(), c.state.rng_states.front());
     } else {
-      spdlog::warn("checkpoint has RNG states for {} ranks, this run has {}: noise draws differ",
-                   c.state.rng_states.size(), env_.world_size);
+      spdlog::warn("{} holds no generator state: noise draws differ from the original run", path);
+    }
+    const fs::path best = out_dir_ / "checkpoints" / "best.json";
+    if (fs::exists(best)) {
+      std::ifstream in(best);
+      best_val_loss_ = nlohmann::json::parse(in).at("val_loss").get<double>();
     }
     spdlog::info("resumed from {} at step {}", path, step_);
   }
@@ -209,50 +200,42 @@ class TrainingRun {
     TrainOutcome outcome;
     auto window_start = Clock::now();
     int64_t window_images = 0;
-    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
+    const auto options = torch::TensorOptions().device(device_);
+    // [sum of losses of applied steps, applied steps] over the log window, on the device.
+    torch::Tensor loss_window = torch::zeros({2}, options);
     torch::Tensor grad_norm;
-    int64_t window_steps = 0;
     const auto run_start = Clock::now();
     const int64_t first_step = step_;
-    network_->train();
-    while (step_ < tc.steps) {
-      set_learning_rate(*optimizer_, learning_rate(tc, step_));
-      // Dropout draws from the default generators: reseeding them per (rank, step) keeps a
-      // resumed run on exactly the same masks without storing their state.
-      torch::manual_seed(
-          rank_seed(tc.seed ^ static_cast<uint64_t>(step_) * 0xD1B54A32D192ED03ULL, env_.rank));
-      const auto x0 = loader_->next().to(device_, /*non_blocking=*/true);
-      const int64_t b = x0.size(0);
-      const auto t = process_.sample_t(b, generator_, device_);
-      const auto n = noise_.sample(b, x0.size(1), x0.size(2), x0.size(3), generator_, device_);
-      const auto x_t = process_.perturb(x0, n, t);
-      const auto output = network_->forward(x_t, t.to(torch::kFloat32));
-      const auto terms = process_.loss(output, process_.target(x0, n, t), t);
-      optimizer_->zero_grad();
-      terms.loss.backward();
-      reducer_->average(*network_);
-      grad_norm = clip_gradients(*network_, tc.grad_clip);
-      optimizer_->step();
-      ema_->update(*network_);
-      loss_sum += terms.loss.detach();
+    step_runner_.network()->train();
+    const auto next = [this] { return loader_->next(); };
+    while (step_ < total_steps_) {
+      const double lr = learning_rate(tc, step_, total_steps_);
+      const StepResult r = step_runner_.run(next, step_, lr);
+      loss_window[0].add_(torch::where(r.applied > 0, r.loss, torch::zeros_like(r.loss)));
+      loss_window[1].add_(r.applied);
+      grad_norm = r.grad_norm;
+      skips_->record(step_ + 1, r.applied, r.loss);
       ++step_;
-      ++window_steps;
-      window_images += b * communicator_->world_size();
-      images_seen_ += b * communicator_->world_size();
+      window_images += step_runner_.global_batch();
+      images_seen_ += step_runner_.global_batch();
 
-      if (tc.log_every > 0 && step_ % tc.log_every == 0) {
-        // The only host synchronisation of the loop: once per log interval.
-        std::vector<torch::Tensor> mean_loss = {loss_sum / static_cast<double>(window_steps)};
-        communicator_->allreduce_sum(mean_loss);
-        outcome.last_loss = mean_loss[0].item<double>() / communicator_->world_size();
+      const bool log_now = tc.log_every > 0 && step_ % tc.log_every == 0;
+      if (log_now || skips_->full()) report_skips();
+      if (log_now) {
+        // The host synchronisation of the loop: once per log interval.
+        std::vector<torch::Tensor> window = {loss_window.clone()};
+        communicator_->allreduce_sum(window);
+        const auto host = window[0].cpu();
+        const double applied = host[1].item<double>();
+        outcome.last_loss = applied > 0 ? host[0].item<double>() / applied : std::nan("");
         const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
         const double rate = window_images / std::max(seconds, 1e-9);
         const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
-        const double eta = elapsed / static_cast<double>(step_ - first_step) * (tc.steps - step_);
+        const double eta =
+            elapsed / static_cast<double>(step_ - first_step) * (total_steps_ - step_);
         const double norm = grad_norm.item<double>();
-        const double lr = learning_rate(tc, step_ - 1);
         spdlog::info("step {}/{} | loss {:.5f} | grad {:.3f} | lr {:.2e} | {:.0f} img/s | ETA {}",
-                     step_, tc.steps, outcome.last_loss, norm, lr, rate, format_duration(eta));
+                     step_, total_steps_, outcome.last_loss, norm, lr, rate, format_duration(eta));
         metrics_.write({{"step", step_},
                         {"loss", outcome.last_loss},
                         {"grad_norm", norm},
@@ -260,10 +243,12 @@ class TrainingRun {
                         {"images_per_s", rate},
                         {"images_seen", images_seen_},
                         {"time_s", elapsed}});
-        loss_sum.zero_();
-        window_steps = 0;
+        loss_window.zero_();
         window_images = 0;
         window_start = Clock::now();
+      }
+      if (tc.consistency_check_every > 0 && step_ % tc.consistency_check_every == 0) {
+        check_parameter_consistency(*communicator_, *step_runner_.network(), step_);
       }
       if (tc.validate_every > 0 && step_ % tc.validate_every == 0) validate();
       if (tc.sample_every > 0 && step_ % tc.sample_every == 0) write_samples();
@@ -277,6 +262,7 @@ class TrainingRun {
         break;
       }
     }
+    report_skips();
     if (!outcome.interrupted) {
       if (tc.validate_every > 0 && step_ % tc.validate_every != 0) validate();
       if (tc.sample_every > 0 && step_ % tc.sample_every != 0) write_samples();
@@ -290,17 +276,31 @@ class TrainingRun {
   }
 
  private:
-  torch::Generator make_device_generator() {
-#ifdef WSD_WITH_CUDA
-    auto gen = at::cuda::detail::createCUDAGenerator(device_.index());
-    gen.set_current_seed(rank_seed(config_.train.seed, env_.rank));
-    return gen;
-#else
-    return generator_;
-#endif
+  // Logs the steps skipped since the last call and aborts after too many in a row. The flags are
+  // identical on every rank (they derive from the averaged gradients); each rank says whether its
+  // own loss was non-finite, which names the rank the problem came from.
+  void report_skips() {
+    int64_t consecutive = 0;
+    for (const auto& s : skips_->collect(&consecutive)) {
+      spdlog::warn("step {} skipped on rank {}: non-finite {} (no parameter, moment or EMA update)",
+                   s.step, env_.rank,
+                   s.local_loss_nonfinite ? "loss on this rank" : "gradients from another rank");
+      metrics_.write({{"step", s.step},
+                      {"skipped", true},
+                      {"rank", env_.rank},
+                      {"nonfinite_loss", s.local_loss_nonfinite}});
+    }
+    if (consecutive >= config_.train.max_skipped_steps) {
+      throw std::runtime_error(
+          "step " + std::to_string(step_) + ": " + std::to_string(consecutive) +
+          " consecutive steps had a non-finite loss or gradients (train.max_skipped_steps = " +
+          std::to_string(config_.train.max_skipped_steps) + "); stopping on rank " +
+          std::to_string(env_.rank) + " - lower train.lr or check the data");
+    }
   }
 
-  // Held-out loss with fixed times and noise, so values are comparable across steps.
+  // Held-out loss with fixed times and noise, so values are comparable across steps. A new best
+  // value writes checkpoints/best.h5.
   void validate() {
     if (!validation_) {
       auto dataset = open_dataset(config_.data, DataSplit::kTest);
@@ -313,19 +313,34 @@ class TrainingRun {
       validation_.emplace();
       validation_->x0 = loader.next();
       auto gen = at::make_generator<at::CPUGeneratorImpl>(777);
-      validation_->t = process_.sample_t(validation_->x0.size(0), gen, torch::kCPU);
-      validation_->n = noise_.sample(validation_->x0.size(0), validation_->x0.size(1),
-                                     validation_->x0.size(2), validation_->x0.size(3), gen);
+      const auto& process = step_runner_.process();
+      validation_->t = process.sample_t(validation_->x0.size(0), gen, torch::kCPU);
+      validation_->n =
+          step_runner_.noise().sample(validation_->x0.size(0), validation_->x0.size(1),
+                                      validation_->x0.size(2), validation_->x0.size(3), gen);
     }
     torch::NoGradGuard no_grad;
-    network_->eval();
+    auto& network = *step_runner_.network();
+    const auto& process = step_runner_.process();
+    network.eval();
     const auto x0 = validation_->x0.to(device_), n = validation_->n.to(device_);
     const auto t = validation_->t.to(device_);
-    const auto out = network_->forward(process_.perturb(x0, n, t), t.to(torch::kFloat32));
-    const double loss = process_.loss(out, process_.target(x0, n, t), t).loss.item<double>();
-    network_->train();
+    const auto out = step_runner_.forward(process.perturb(x0, n, t), t).to(torch::kFloat32);
+    const double loss = process.loss(out, process.target(x0, n, t), t).loss.item<double>();
+    network.train();
     spdlog::info("step {} | validation loss {:.5f} ({} held-out images)", step_, loss, x0.size(0));
     metrics_.write({{"step", step_}, {"val_loss", loss}});
+    if (std::isfinite(loss) && loss < best_val_loss_) {
+      best_val_loss_ = loss;
+      if (env_.rank == 0) {
+        const fs::path dir = out_dir_ / "checkpoints";
+        save_checkpoint(make_checkpoint(), (dir / "best.h5").string());
+        write_file_atomically(dir / "best.json",
+                              nlohmann::json{{"step", step_}, {"val_loss", loss}}.dump() + "\n");
+        spdlog::info("step {} | best validation loss so far: checkpoint {}", step_,
+                     (dir / "best.h5").string());
+      }
+    }
   }
 
   // A grid of unconditional samples from the EMA weights (rank 0 only).
@@ -334,58 +349,49 @@ class TrainingRun {
     torch::NoGradGuard no_grad;
     DdpmUNet ema_net = make_network(config_.model);
     ema_net->to(device_);
-    ema_->copy_to(*ema_net);
+    step_runner_.ema().copy_to(*ema_net);
     ema_net->eval();
-    ScoreModel model(ema_net, process_);
+    ScoreModel model(ema_net, step_runner_.process());
     const int64_t c = config_.data.channels, s = config_.data.image_size;
     std::vector<uint64_t> seeds;
     for (uint64_t i = 0; i < 16; ++i) seeds.push_back(config_.sampler.seed + i);
-    auto x = noise_.sample_per_image(seeds, c, s, s, device_);
+    auto x = step_runner_.noise().sample_per_image(seeds, c, s, s, device_);
     const ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
       return model.whitened_score(xt, t);
     };
+    const auto& schedule = step_runner_.process().schedule();
     const auto grid = uniform_time_grid(100, config_.model.t_eps);
-    x = sample_euler(process_.schedule(), score, x, grid);
-    x = tweedie_from_score(process_.schedule(), score, x, grid.back());
+    x = sample_euler(schedule, score, x, grid);
+    x = tweedie_from_score(schedule, score, x, grid.back());
     const auto path = out_dir_ / "samples" / ("step_" + std::to_string(step_) + ".png");
     write_image_grid(x, path.string(), 4);
     spdlog::info("step {} | samples written to {}", step_, path.string());
   }
 
-  std::string save() {
+  Checkpoint make_checkpoint() {
     Checkpoint c;
     c.state.step = step_;
     c.state.epoch = loader_->epoch();
     c.state.data_position = loader_->position();
     c.state.images_seen = images_seen_;
-    // Every rank's generator state travels to rank 0.
-    auto local = generator_state(generator_);
-    if (communicator_->world_size() > 1) {
-      std::vector<torch::Tensor> all = {torch::zeros(
-          {communicator_->world_size(), static_cast<int64_t>(local.size())}, torch::kUInt8)};
-      all[0][env_.rank].copy_(
-          torch::from_blob(local.data(), {static_cast<int64_t>(local.size())}, torch::kUInt8));
-      all[0] = all[0].to(device_);
-      std::vector<torch::Tensor> as_int = {all[0].to(torch::kInt32)};
-      communicator_->allreduce_sum(as_int);
-      const auto gathered = as_int[0].to(torch::kCPU, torch::kUInt8);
-      for (int r = 0; r < communicator_->world_size(); ++r) {
-        const auto row = gathered[r].contiguous();
-        c.state.rng_states.emplace_back(row.data_ptr<uint8_t>(),
-                                        row.data_ptr<uint8_t>() + row.numel());
-      }
-    } else {
-      c.state.rng_states.push_back(local);
-    }
-    if (env_.rank != 0) return {};
+    // The noise generator is shared by all ranks (global-batch draws): one state per rank, all
+    // equal.
+    c.state.rng_states.assign(static_cast<size_t>(communicator_->world_size()),
+                              generator_state(step_runner_.generator()));
     c.config_yaml = to_yaml(config_);
     c.model_info = model_info_of(config_.model);
-    c.model = state_dict_of(*network_);
-    c.ema = ema_state_dict(*ema_, *network_);
-    c.optimizer = optimizer_state_of(*optimizer_, *network_);
+    auto& network = *step_runner_.network();
+    c.model = state_dict_of(network);
+    c.ema = ema_state_dict(step_runner_.ema(), network);
+    c.optimizer = optimizer_state_of(step_runner_.optimizer(), network);
+    return c;
+  }
+
+  std::string save() {
+    if (env_.rank != 0) return {};
     const fs::path dir = out_dir_ / "checkpoints";
     const fs::path path = dir / ("step_" + std::to_string(step_) + ".h5");
-    save_checkpoint(c, path.string());
+    save_checkpoint(make_checkpoint(), path.string());
     // last.h5 is a hard link to the newest step file, swapped in atomically.
     const fs::path tmp = dir / "last.h5.tmp";
     fs::remove(tmp);
@@ -412,18 +418,15 @@ class TrainingRun {
   fs::path out_dir_;
   torch::Device device_;
   std::shared_ptr<Communicator> communicator_;
-  DdpmUNet network_;
-  ForwardProcess process_;
-  StructuredNoise noise_;
-  torch::Generator generator_;
-  std::unique_ptr<GradientReducer> reducer_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  std::unique_ptr<Ema> ema_;
+  TrainStep step_runner_;
+  std::unique_ptr<SkipMonitor> skips_;
   std::unique_ptr<BatchLoader> loader_;
   MetricsLog metrics_;
   std::optional<ValidationBatch> validation_;
+  int64_t total_steps_ = 0;
   int64_t step_ = 0;
   int64_t images_seen_ = 0;
+  double best_val_loss_ = std::numeric_limits<double>::infinity();
 };
 
 }  // namespace

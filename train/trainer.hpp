@@ -23,9 +23,13 @@ struct TrainRequest {
   DistEnv env;
 };
 
-// Trains a WS-diffusion prior: batch -> t -> structured noise -> x_t -> loss -> backward ->
-// gradient average over ranks -> clip -> optimizer step -> EMA. Rank 0 writes the run directory
-// (metrics.jsonl, sample grids, checkpoints). `stop` is polled once per step.
+// Trains a WS-diffusion prior with TrainStep (train_step.hpp) for train.steps steps or
+// train.images images. Rank 0 writes the run directory: metrics.jsonl, validation losses,
+// sample grids from the EMA weights, step checkpoints (keep last N), last.h5 and best.h5 (lowest
+// validation loss). Non-finite steps are skipped on the device and reported at the log interval;
+// train.max_skipped_steps in a row abort the run. Ranks' parameters are compared every
+// train.consistency_check_every steps. `stop` is polled once per step: the step finishes, a
+// checkpoint is written and the run returns with `interrupted` set.
 TrainOutcome train(const TrainRequest& request, const std::atomic<bool>& stop);
 
 }  // namespace wsd

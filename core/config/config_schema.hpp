@@ -171,8 +171,12 @@ struct Schema<TrainConfig> {
   template <class V>
   static void fields(V& v) {
     using namespace rules;
-    v.field("steps", &T::steps, "optimizer steps", above(0));
-    v.field("batch_size", &T::batch_size, "images per step on each rank", above(0));
+    v.field("steps", &T::steps, "optimizer steps; 0 = train.images governs", at_least(0));
+    v.field("images", &T::images,
+            "alternative run length: images seen over all ranks (rounded up to whole global "
+            "batches); 0 = train.steps governs",
+            at_least(0));
+    v.field("batch_size", &T::batch_size, "images per micro-batch on each rank", above(0));
     v.field("grad_accum", &T::grad_accum, "micro-batches accumulated per optimizer step",
             at_least(1));
     v.field("optimizer", &T::optimizer, "adam or adamw (decoupled weight decay)");
@@ -185,6 +189,9 @@ struct Schema<TrainConfig> {
     v.field("grad_clip", &T::grad_clip, "max global gradient norm; 0 = off", at_least(0));
     v.field("precision", &T::precision, "fp32, or bf16 autocast");
     v.field("channels_last", &T::channels_last, "NHWC memory format (faster convs on GPUs)");
+    v.field("tf32", &T::tf32, "allow TF32 matmuls and convolutions on CUDA");
+    v.field("cudnn_benchmark", &T::cudnn_benchmark,
+            "let cuDNN time convolution algorithms on the first steps (CUDA)");
     v.field("seed", &T::seed, "seed for initialisation, data order and noise");
     v.field("device", &T::device, "auto = CUDA when available, else CPU");
     v.field("log_every", &T::log_every, "steps between log lines; 0 = never", at_least(0));
@@ -198,8 +205,25 @@ struct Schema<TrainConfig> {
             "consecutive non-finite steps tolerated before aborting", at_least(1));
     v.field("collective_timeout_s", &T::collective_timeout_s,
             "seconds before a stuck multi-GPU collective aborts", above(0));
+    v.field("bucket_mb", &T::bucket_mb,
+            "size of the gradient buckets reduced while backward runs (MB)", above(0));
+    v.field("consistency_check_every", &T::consistency_check_every,
+            "steps between checks that all ranks hold the same parameters; 0 = never", at_least(0));
+    v.field("inject_nan_at_step", &T::inject_nan_at_step,
+            "testing aid: make rank 0's loss NaN from this step (1-based); 0 = off", at_least(0));
+    v.field("inject_nan_steps", &T::inject_nan_steps,
+            "testing aid: number of consecutive steps inject_nan_at_step poisons", at_least(1));
   }
-  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+  static void check(const T& c, const rules::CrossCheck& out) {
+    if ((c.steps > 0) == (c.images > 0)) {
+      out.fail({"steps", "images"},
+               c.steps > 0 ? "and " + out.key("images") +
+                                 " are both set: exactly one sets the run length (set the other "
+                                 "to 0)"
+                           : "and " + out.key("images") +
+                                 " are both 0: one of them must set the run length");
+    }
+  }
 };
 
 template <>

@@ -81,8 +81,10 @@ struct ModelConfig {
 
 // Section `train`: optimisation, precision and bookkeeping of a training run.
 struct TrainConfig {
+  // Run length: exactly one of steps and images is non-zero.
   std::int64_t steps = 2000;
-  int batch_size = 64;  // Per rank.
+  std::int64_t images = 0;  // Images seen over all ranks; 0 = steps governs.
+  int batch_size = 64;      // Per rank and micro-batch.
   int grad_accum = 1;
   OptimizerType optimizer = OptimizerType::kAdam;
   double lr = 2e-4;
@@ -93,6 +95,8 @@ struct TrainConfig {
   double grad_clip = 1.0;  // 0 = off.
   Precision precision = Precision::kFp32;
   bool channels_last = false;
+  bool tf32 = true;
+  bool cudnn_benchmark = false;
   std::uint64_t seed = 0;
   DeviceKind device = DeviceKind::kAuto;
   std::int64_t log_every = 50;  // The *_every intervals: 0 = never.
@@ -102,6 +106,11 @@ struct TrainConfig {
   int keep_last = 3;
   int max_skipped_steps = 10;
   double collective_timeout_s = 600.0;
+  double bucket_mb = 25.0;
+  std::int64_t consistency_check_every = 1000;
+  // Testing aids: a NaN loss on rank 0 at steps [inject_nan_at_step, + inject_nan_steps).
+  std::int64_t inject_nan_at_step = 0;  // 1-based; 0 = off.
+  int inject_nan_steps = 1;
 };
 
 // Section `sampler`: reverse-process integration and the data-consistency term.

@@ -1,7 +1,6 @@
 #include "infer/bench/benchmark.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #ifdef WSD_WITH_CUDA
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #endif
@@ -16,6 +15,7 @@
 #include "core/network/state_dict.hpp"
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
+#include "infer/bench/autocast_guard.hpp"
 #include "infer/samplers/sampler.hpp"
 
 namespace wsd {
@@ -51,34 +51,6 @@ void check_settings(const BenchSettings& s, const NetworkSettings* network) {
                      ")");
   }
 }
-
-// bf16 autocast on CUDA for the lifetime of the guard (the C++ counterpart of
-// `with torch.autocast("cuda", torch.bfloat16)`); a no-op when disabled.
-class CudaBf16Autocast {
- public:
-  explicit CudaBf16Autocast(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    previous_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~CudaBf16Autocast() {
-    if (!enabled_) return;
-    // The cast-weight cache must not outlive an optimizer step.
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, previous_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
-  }
-  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
-  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
-
- private:
-  bool enabled_;
-  bool previous_enabled_ = false;
-  at::ScalarType previous_dtype_ = at::kBFloat16;
-};
 
 // A freshly initialised network (weights from `seed`) on the device, in the requested layout.
 DdpmUNet benchmark_network(const ModelConfig& model, const BenchSettings& s,

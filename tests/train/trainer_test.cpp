@@ -3,55 +3,55 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
 
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
-#include "tests/support/synthetic_idx.hpp"
+#include "core/util/errors.hpp"
+#include "tests/train/tiny_run.hpp"
 #include "train/lr_schedule.hpp"
 
 namespace wsd {
 namespace {
 
 namespace fs = std::filesystem;
+using test::run_training;
+using test::tiny_config;
 
 fs::path make_dataset(const std::string& name) {
+  return test::make_tiny_dataset(fs::path(::testing::TempDir()) / name);
+}
+
+fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::path(::testing::TempDir()) / name;
   fs::remove_all(dir);
-  fs::create_directories(dir);
-  test::write_blob_idx_images(dir / "train-images-idx3-ubyte", 64, 8, 1);
-  test::write_blob_idx_images(dir / "t10k-images-idx3-ubyte", 16, 8, 2);
   return dir;
 }
 
-Config tiny_config(const fs::path& data, int64_t steps, const std::string& process = "diffusion") {
-  return parse_config(
-      "data: {path: '" + data.string() +
-          "', image_size: 8, channels: 1, random_flip: true}\n"
-          "noise: {family: grf, grf_sigma_min: 0.5, grf_sigma_max: 2.0}\n"
-          "model: {type: ddpm_unet, parameterisation: noise, image_channels: 1, image_size: 8,\n"
-          "        process: " +
-          process +
-          ",\n"
-          "        n_channels: 32, ch_mults: [1], is_attn: [false], n_blocks: 1, dropout: 0.0}\n"
-          "train: {steps: " +
-          std::to_string(steps) +
-          ", batch_size: 8, lr: 1.0e-3, warmup_steps: 2,\n"
-          "        log_every: 1, validate_every: 0, sample_every: 0, checkpoint_every: 0, device: "
-          "cpu}\n",
-      "tiny");
+std::vector<nlohmann::json> read_metrics(const fs::path& run) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(run / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  return records;
 }
 
-TrainOutcome run(const Config& config, const fs::path& out, const std::string& resume = "") {
-  TrainRequest request;
-  request.config = config;
-  request.out_dir = out.string();
-  request.resume = resume;
-  fs::create_directories(out);
-  std::atomic<bool> stop{false};
-  return train(request, stop);
+void expect_state_dicts_equal(const StateDict& a, const StateDict& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << what << " " << a[i].first;
+  }
+}
+
+double max_abs_difference(const StateDict& a, const StateDict& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, (a[i].second - b[i].second).abs().max().item<double>());
+  }
+  return worst;
 }
 
 TEST(LearningRate, WarmupThenCosineClosedForm) {
@@ -65,53 +65,73 @@ TEST(LearningRate, WarmupThenCosineClosedForm) {
   EXPECT_DOUBLE_EQ(learning_rate(c, 10), 1.0);
   EXPECT_NEAR(learning_rate(c, 60), 0.5, 1e-12);
   EXPECT_NEAR(learning_rate(c, 110), 0.0, 1e-12);
+  // A run length given in images: the cosine spans the resolved number of steps.
+  EXPECT_NEAR(learning_rate(c, 35, 60), 0.5, 1e-12);
   c.lr_schedule = LrSchedule::kConstant;
   EXPECT_DOUBLE_EQ(learning_rate(c, 100), 1.0);
 }
 
-// 6 steps straight and 3 steps + resume + 3 steps give bit-identical weights, EMA and moments.
+// Straight and 3 steps + resume + rest give bit-identical weights, EMA and moments, with
+// gradient accumulation too.
 TEST(Trainer, ResumeIsBitExact) {
   const fs::path data = make_dataset("resume_data");
-  const fs::path base = fs::path(::testing::TempDir()) / "resume_runs";
-  fs::remove_all(base);
-  const auto straight = run(tiny_config(data, 6), base / "straight");
-  run(tiny_config(data, 3), base / "split");
-  const auto resumed = run(tiny_config(data, 6), base / "split", "auto");
-  EXPECT_EQ(straight.steps_done, 6);
-  EXPECT_EQ(resumed.steps_done, 6);
+  const fs::path base = fresh_dir("resume_runs");
+  for (const int accum : {1, 2}) {
+    const std::vector<std::string> set = {"train.grad_accum=" + std::to_string(accum)};
+    const fs::path runs = base / ("accum" + std::to_string(accum));
+    const auto straight = run_training(tiny_config(data, 6, set), runs / "straight");
+    run_training(tiny_config(data, 3, set), runs / "split");
+    const auto resumed = run_training(tiny_config(data, 6, set), runs / "split", "auto");
+    EXPECT_EQ(straight.steps_done, 6);
+    EXPECT_EQ(resumed.steps_done, 6);
 
-  const Checkpoint a = load_checkpoint(straight.last_checkpoint);
-  const Checkpoint b = load_checkpoint(resumed.last_checkpoint);
-  ASSERT_EQ(a.model.size(), b.model.size());
-  for (size_t i = 0; i < a.model.size(); ++i) {
-    EXPECT_TRUE(torch::equal(a.model[i].second, b.model[i].second)) << a.model[i].first;
-    EXPECT_TRUE(torch::equal(a.ema[i].second, b.ema[i].second)) << a.ema[i].first;
+    const Checkpoint a = load_checkpoint(straight.last_checkpoint);
+    const Checkpoint b = load_checkpoint(resumed.last_checkpoint);
+    expect_state_dicts_equal(a.model, b.model, "model");
+    expect_state_dicts_equal(a.ema, b.ema, "ema");
+    expect_state_dicts_equal(a.optimizer, b.optimizer, "optimizer");
+    EXPECT_EQ(a.state.epoch, b.state.epoch);
+    EXPECT_EQ(a.state.data_position, b.state.data_position);
+    EXPECT_EQ(a.state.images_seen, 6 * 8 * accum);
+    // And the weights really moved: the run trained.
+    const Checkpoint early =
+        load_checkpoint((runs / "split" / "checkpoints" / "step_3.h5").string());
+    EXPECT_FALSE(torch::equal(early.model[0].second, a.model[0].second));
   }
-  ASSERT_EQ(a.optimizer.size(), b.optimizer.size());
-  for (size_t i = 0; i < a.optimizer.size(); ++i) {
-    EXPECT_TRUE(torch::equal(a.optimizer[i].second, b.optimizer[i].second)) << a.optimizer[i].first;
-  }
-  EXPECT_EQ(a.state.epoch, b.state.epoch);
-  EXPECT_EQ(a.state.data_position, b.state.data_position);
-  // And the weights really moved: the run trained.
-  const Checkpoint early = load_checkpoint((base / "split" / "checkpoints" / "step_3.h5").string());
-  EXPECT_FALSE(torch::equal(early.model[0].second, a.model[0].second));
+}
+
+// Accumulating 2 micro-batches of 4 is the same optimisation as one batch of 8: the same images,
+// the same t and noise per global sample, and the gradient of the mean loss. 64 channels give two
+// channels per GroupNorm group: with one, a per-channel bias before a norm has an identically zero
+// gradient whose rounding noise Adam would turn into full-size, run-dependent steps.
+TEST(Trainer, GradientAccumulationMatchesOneLargeBatch) {
+  const fs::path data = make_dataset("accum_data");
+  const fs::path base = fresh_dir("accum_runs");
+  const auto large = run_training(tiny_config(data, 10, {"model.n_channels=64"}), base / "b8");
+  const auto accumulated = run_training(
+      tiny_config(data, 10, {"model.n_channels=64", "train.batch_size=4", "train.grad_accum=2"}),
+      base / "b4x2");
+  const Checkpoint a = load_checkpoint(large.last_checkpoint);
+  const Checkpoint b = load_checkpoint(accumulated.last_checkpoint);
+  EXPECT_LT(max_abs_difference(a.model, b.model), 1e-5);
+  EXPECT_LT(max_abs_difference(a.ema, b.ema), 1e-5);
+  EXPECT_EQ(b.state.images_seen, 80);
+  EXPECT_NEAR(large.last_loss, accumulated.last_loss, 1e-5);
 }
 
 TEST(Trainer, RunDirectoryHoldsMetricsAndCheckpoints) {
   const fs::path data = make_dataset("rundir_data");
-  const fs::path out = fs::path(::testing::TempDir()) / "rundir_run";
-  fs::remove_all(out);
-  const auto outcome = run(tiny_config(data, 4), out);
+  const fs::path out = fresh_dir("rundir_run");
+  const auto outcome = run_training(tiny_config(data, 4), out);
   EXPECT_TRUE(fs::exists(out / "metrics.jsonl"));
   EXPECT_TRUE(fs::exists(out / "checkpoints" / "last.h5"));
-  std::ifstream metrics(out / "metrics.jsonl");
-  int lines = 0;
-  for (std::string line; std::getline(metrics, line);) {
-    EXPECT_NE(line.find("\"loss\""), std::string::npos) << line;
-    ++lines;
+  const auto records = read_metrics(out);
+  ASSERT_EQ(records.size(), 4u);  // log_every 1
+  for (const auto& r : records) {
+    for (const char* key : {"step", "loss", "grad_norm", "lr", "images_per_s", "time_s"}) {
+      EXPECT_TRUE(r.contains(key)) << key << " missing in " << r.dump();
+    }
   }
-  EXPECT_EQ(lines, 4);  // log_every 1
   EXPECT_TRUE(std::isfinite(outcome.last_loss));
   const auto summary = inspect_checkpoint(outcome.last_checkpoint);
   EXPECT_EQ(summary.state.step, 4);
@@ -119,13 +139,123 @@ TEST(Trainer, RunDirectoryHoldsMetricsAndCheckpoints) {
   EXPECT_EQ(summary.model_info.parameterisation, "noise");
 }
 
+// train.images sets the run length in whole global batches: ceil(20 / 8) = 3 steps.
+TEST(Trainer, RunLengthInImages) {
+  const fs::path data = make_dataset("images_data");
+  const fs::path out = fresh_dir("images_run");
+  const auto outcome =
+      run_training(tiny_config(data, 0, {"train.images=20", "train.checkpoint_every=0"}), out);
+  EXPECT_EQ(outcome.steps_done, 3);
+  EXPECT_EQ(inspect_checkpoint(outcome.last_checkpoint).state.images_seen, 24);
+}
+
+TEST(TrainConfigRules, ExactlyOneOfStepsAndImages) {
+  const fs::path data = make_dataset("rules_data");
+  try {
+    tiny_config(data, 10, {"train.images=100"});
+    FAIL() << "steps and images both set were accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.steps"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("exactly one"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(tiny_config(data, 0), ConfigError);
+}
+
+// precision bf16 is a CUDA feature; on the CPU it is an input error naming the key.
+TEST(Trainer, Bf16OnCpuIsAnInputError) {
+  const fs::path data = make_dataset("bf16_data");
+  try {
+    run_training(tiny_config(data, 1, {"train.precision=bf16"}), fresh_dir("bf16_run"));
+    FAIL() << "bf16 on the CPU was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.precision"), std::string::npos) << e.what();
+  }
+}
+
+// A NaN loss at step 3 skips exactly that step: parameters, EMA and Adam moments after step 3
+// equal those after step 2, bit for bit; the skip is logged; training goes on.
+TEST(Trainer, NonFiniteStepIsSkipped) {
+  const fs::path data = make_dataset("nan_data");
+  const fs::path out = fresh_dir("nan_run");
+  const auto outcome =
+      run_training(tiny_config(data, 5,
+                               {"train.inject_nan_at_step=3", "train.checkpoint_every=1",
+                                "train.keep_last=10", "train.log_every=5"}),
+                   out);
+  EXPECT_EQ(outcome.steps_done, 5);
+  EXPECT_TRUE(std::isfinite(outcome.last_loss));
+  const auto at = [&](int step) {
+    return load_checkpoint(
+        (out / "checkpoints" / ("step_" + std::to_string(step) + ".h5")).string());
+  };
+  const Checkpoint s2 = at(2), s3 = at(3), s4 = at(4);
+  expect_state_dicts_equal(s2.model, s3.model, "model");
+  expect_state_dicts_equal(s2.ema, s3.ema, "ema");
+  expect_state_dicts_equal(s2.optimizer, s3.optimizer, "optimizer");
+  EXPECT_FALSE(torch::equal(s3.model[0].second, s4.model[0].second));
+  // Adam counted 4 applied steps of 5.
+  for (const auto& [key, value] : load_checkpoint(outcome.last_checkpoint).optimizer) {
+    if (key.size() > 5 && key.substr(key.size() - 5) == "/step") {
+      EXPECT_EQ(value.item<int64_t>(), 4) << key;
+    }
+  }
+  int skipped = 0;
+  for (const auto& r : read_metrics(out)) {
+    if (r.contains("skipped")) {
+      EXPECT_EQ(r.at("step").get<int64_t>(), 3);
+      EXPECT_EQ(r.at("rank").get<int>(), 0);
+      EXPECT_TRUE(r.at("nonfinite_loss").get<bool>());
+      ++skipped;
+    }
+  }
+  EXPECT_EQ(skipped, 1);
+}
+
+TEST(Trainer, TooManyConsecutiveSkipsAbort) {
+  const fs::path data = make_dataset("abort_data");
+  try {
+    run_training(tiny_config(data, 20,
+                             {"train.inject_nan_at_step=2", "train.inject_nan_steps=50",
+                              "train.max_skipped_steps=3", "train.log_every=10"}),
+                 fresh_dir("abort_run"));
+    FAIL() << "training went on through 18 NaN steps";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("consecutive steps had a non-finite loss"), std::string::npos) << what;
+    EXPECT_NE(what.find("train.max_skipped_steps = 3"), std::string::npos) << what;
+    // Checked every max_skipped_steps steps: steps 2-4 are the first three skips.
+    EXPECT_NE(what.find("step 6:"), std::string::npos) << what;
+  }
+}
+
+// Validation on held-out images every 2 steps; best.h5 is the checkpoint of the lowest value.
+TEST(Trainer, BestCheckpointFollowsValidationLoss) {
+  const fs::path data = make_dataset("best_data");
+  const fs::path out = fresh_dir("best_run");
+  run_training(tiny_config(data, 6, {"train.validate_every=2"}), out);
+  double best = INFINITY;
+  int64_t best_step = -1, validations = 0;
+  for (const auto& r : read_metrics(out)) {
+    if (!r.contains("val_loss")) continue;
+    ++validations;
+    if (r.at("val_loss").get<double>() < best) {
+      best = r.at("val_loss").get<double>();
+      best_step = r.at("step").get<int64_t>();
+    }
+  }
+  EXPECT_EQ(validations, 3);
+  ASSERT_TRUE(fs::exists(out / "checkpoints" / "best.h5"));
+  EXPECT_EQ(inspect_checkpoint((out / "checkpoints" / "best.h5").string()).state.step, best_step);
+  std::ifstream in(out / "checkpoints" / "best.json");
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(in).at("val_loss").get<double>(), best);
+}
+
 // The flow-matching interpolant shares noise, network and trainer; its checkpoint records the
 // velocity parameterisation so that sampling picks the flow ODE.
 TEST(Trainer, FlowMatchingTrainsAndRecordsVelocity) {
   const fs::path data = make_dataset("flow_data");
-  const fs::path out = fs::path(::testing::TempDir()) / "flow_run";
-  fs::remove_all(out);
-  const auto outcome = run(tiny_config(data, 3, "flow"), out);
+  const fs::path out = fresh_dir("flow_run");
+  const auto outcome = run_training(tiny_config(data, 3, {}, "flow"), out);
   EXPECT_TRUE(std::isfinite(outcome.last_loss));
   EXPECT_EQ(inspect_checkpoint(outcome.last_checkpoint).model_info.parameterisation, "velocity");
 }

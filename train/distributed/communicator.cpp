@@ -18,12 +18,47 @@
 namespace wsd {
 namespace {
 
+class Done final : public PendingCollective {
+ public:
+  void wait() override {}
+};
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::runtime_error collective_error(const char* what, const std::string& backend, int rank,
+                                    const std::exception& e) {
+  return std::runtime_error(std::string(what) + " over " + backend + " failed on rank " +
+                            std::to_string(rank) +
+                            " (another rank died, hung or timed out): " + first_line(e.what()));
+}
+
+class PendingWork final : public PendingCollective {
+ public:
+  PendingWork(c10::intrusive_ptr<c10d::Work> work, std::string backend, int rank)
+      : work_(std::move(work)), backend_(std::move(backend)), rank_(rank) {}
+  void wait() override {
+    try {
+      work_->wait();
+    } catch (const std::exception& e) {
+      throw collective_error("allreduce", backend_, rank_, e);
+    }
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+  std::string backend_;
+  int rank_;
+};
+
 class SingleProcess final : public Communicator {
  public:
   int rank() const override { return 0; }
   int world_size() const override { return 1; }
   std::string backend() const override { return "none"; }
   void allreduce_sum(std::vector<torch::Tensor>&) override {}
+  std::unique_ptr<PendingCollective> allreduce_sum_async(torch::Tensor) override {
+    return std::make_unique<Done>();
+  }
   void broadcast(std::vector<torch::Tensor>&, int) override {}
   void barrier() override {}
 };
@@ -41,6 +76,12 @@ class ProcessGroupCommunicator final : public Communicator {
     opts.reduceOp = c10d::ReduceOp::SUM;
     // A c10d collective takes tensors of one dtype; mixed lists go as one call per dtype.
     for (auto& group : by_dtype(tensors)) wait(backend_->allreduce(group, opts), "allreduce");
+  }
+  std::unique_ptr<PendingCollective> allreduce_sum_async(torch::Tensor tensor) override {
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    std::vector<torch::Tensor> one = {std::move(tensor)};
+    return std::make_unique<PendingWork>(backend_->allreduce(one, opts), name_, rank());
   }
   void broadcast(std::vector<torch::Tensor>& tensors, int root) override {
     c10d::BroadcastOptions opts;
@@ -71,12 +112,9 @@ class ProcessGroupCommunicator final : public Communicator {
     try {
       work->wait();
     } catch (const std::exception& e) {
-      throw std::runtime_error(std::string(what) + " over " + name_ + " failed on rank " +
-                               std::to_string(rank()) +
-                               " (another rank died, hung or timed out): " + first_line(e.what()));
+      throw collective_error(what, name_, rank(), e);
     }
   }
-  static std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
   c10::intrusive_ptr<c10d::Backend> backend_;
   std::string name_;

@@ -1,0 +1,85 @@
+#include "train/train_bench.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "core/network/state_dict.hpp"
+#include "core/util/errors.hpp"
+#include "train/lr_schedule.hpp"
+#include "train/train_step.hpp"
+
+namespace wsd {
+
+std::string TrainVariant::name() const {
+  std::string s = bf16 ? "bf16" : "fp32";
+  s += channels_last ? " channels-last" : " contiguous";
+  if (cudnn_benchmark) s += " cudnn-benchmark";
+  return s;
+}
+
+std::vector<TrainVariant> comparison_variants(torch::Device device) {
+  std::vector<TrainVariant> out;
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !device.is_cuda()) continue;
+    for (const bool channels_last : {false, true}) {
+      for (const bool benchmark : {false, true}) {
+        if (benchmark && !device.is_cuda()) continue;
+        out.push_back({bf16, channels_last, benchmark});
+      }
+    }
+  }
+  return out;
+}
+
+TrainBenchResult bench_training(const TrainBenchRequest& request,
+                                const std::shared_ptr<Communicator>& communicator) {
+  const BenchSettings& s = request.settings;
+  if (s.batch < 1 || s.repeats < 1 || s.warmup < 0) {
+    throw InputError("bench: batch and repeats must be at least 1, warmup not negative");
+  }
+  if (request.variants.empty()) throw InputError("bench: no training variant to time");
+  TrainBenchResult result;
+  for (const auto& variant : request.variants) {
+    if (variant.bf16 && !s.device.is_cuda()) {
+      throw InputError("bench: bf16 autocast needs a CUDA device (use fp32 on " + s.device.str() +
+                       ")");
+    }
+    Config config = request.config;
+    config.train.batch_size = static_cast<int>(s.batch);
+    config.train.seed = s.seed;
+    config.train.precision = variant.bf16 ? Precision::kBf16 : Precision::kFp32;
+    config.train.channels_last = variant.channels_last;
+    config.train.cudnn_benchmark = variant.cudnn_benchmark;
+    config.train.inject_nan_at_step = 0;
+    TrainStep step(config, s.device, communicator);
+    step.network()->train();
+    // Loader-like CPU batches in [-1, 1], cycled.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(s.seed + 11);
+    const int64_t c = config.model.image_channels, size = config.model.image_size;
+    std::vector<torch::Tensor> batches;
+    for (int i = 0; i < 4; ++i)
+      batches.push_back(torch::rand({s.batch, c, size, size}, gen) * 2 - 1);
+    size_t next_batch = 0;
+    const auto next = [&] { return batches[next_batch++ % batches.size()]; };
+    int64_t index = 0;
+    StepResult last;
+    TrainBenchRow row;
+    row.variant = variant;
+    row.per_step = time_calls(
+        [&] {
+          last = step.run(next, index, learning_rate(config.train, index, 1 << 20));
+          ++index;
+        },
+        s.warmup, s.repeats, s.device);
+    row.images_per_s = static_cast<double>(step.global_batch()) / row.per_step.median();
+    row.last_loss = last.loss.item<double>();
+    result.rows.push_back(row);
+    result.parameters = parameter_count(*step.network());
+    result.global_batch = step.global_batch();
+    result.world_size = communicator->world_size();
+    result.buckets = step.reducer().bucket_count();
+  }
+  return result;
+}
+
+}  // namespace wsd
