@@ -4,7 +4,7 @@
 
 namespace wsd {
 
-DownsampleImpl::DownsampleImpl(int64_t factor, std::vector<int64_t> input_shape)
+DownsampleOperatorImpl::DownsampleOperatorImpl(int64_t factor, std::vector<int64_t> input_shape)
     : factor_(factor), input_shape_(std::move(input_shape)) {
   TORCH_CHECK(input_shape_.size() == 3 && factor_ >= 1 && input_shape_[1] % factor_ == 0 &&
                   input_shape_[2] % factor_ == 0,
@@ -12,13 +12,13 @@ DownsampleImpl::DownsampleImpl(int64_t factor, std::vector<int64_t> input_shape)
   output_shape_ = {input_shape_[0], input_shape_[1] / factor_, input_shape_[2] / factor_};
 }
 
-torch::Tensor DownsampleImpl::forward(const torch::Tensor& x) {
+torch::Tensor DownsampleOperatorImpl::forward(const torch::Tensor& x) {
   check_shape(x, input_shape_, "input");
   const auto& o = output_shape_;
   return x.reshape({x.size(0), o[0], o[1], factor_, o[2], factor_}).mean({3, 5});
 }
 
-torch::Tensor DownsampleImpl::adjoint(const torch::Tensor& y) {
+torch::Tensor DownsampleOperatorImpl::adjoint(const torch::Tensor& y) {
   check_shape(y, output_shape_, "measurement");
   const auto& o = output_shape_;
   const auto n = y.size(0);

@@ -11,9 +11,9 @@
 
 namespace wsd {
 
-class DownsampleImpl : public LinearOperatorImpl {
+class DownsampleOperatorImpl : public LinearOperatorImpl {
  public:
-  DownsampleImpl(int64_t factor, std::vector<int64_t> input_shape);
+  DownsampleOperatorImpl(int64_t factor, std::vector<int64_t> input_shape);
 
   std::string kind() const override { return "downsample"; }
   torch::Tensor forward(const torch::Tensor& x) override;
@@ -27,6 +27,6 @@ class DownsampleImpl : public LinearOperatorImpl {
   std::vector<int64_t> input_shape_;
   std::vector<int64_t> output_shape_;
 };
-TORCH_MODULE(Downsample);
+TORCH_MODULE(DownsampleOperator);
 
 }  // namespace wsd

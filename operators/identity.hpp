@@ -10,9 +10,9 @@
 
 namespace wsd {
 
-class IdentityImpl : public LinearOperatorImpl {
+class IdentityOperatorImpl : public LinearOperatorImpl {
  public:
-  explicit IdentityImpl(std::vector<int64_t> shape) : shape_(std::move(shape)) {}
+  explicit IdentityOperatorImpl(std::vector<int64_t> shape) : shape_(std::move(shape)) {}
 
   std::string kind() const override { return "identity"; }
   torch::Tensor forward(const torch::Tensor& x) override {
@@ -32,6 +32,6 @@ class IdentityImpl : public LinearOperatorImpl {
  private:
   std::vector<int64_t> shape_;
 };
-TORCH_MODULE(Identity);
+TORCH_MODULE(IdentityOperator);
 
 }  // namespace wsd

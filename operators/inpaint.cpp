@@ -7,7 +7,7 @@
 
 namespace wsd {
 
-InpaintImpl::InpaintImpl(const torch::Tensor& mask, std::vector<int64_t> input_shape)
+InpaintOperatorImpl::InpaintOperatorImpl(const torch::Tensor& mask, std::vector<int64_t> input_shape)
     : shape_(std::move(input_shape)) {
   TORCH_CHECK(shape_.size() == 3 && mask.dim() == 2 && mask.size(0) == shape_[1] &&
                   mask.size(1) == shape_[2],
@@ -15,7 +15,7 @@ InpaintImpl::InpaintImpl(const torch::Tensor& mask, std::vector<int64_t> input_s
   mask_ = register_buffer("mask", mask.to(torch::kFloat64).view({1, 1, shape_[1], shape_[2]}));
 }
 
-torch::Tensor InpaintImpl::forward(const torch::Tensor& x) {
+torch::Tensor InpaintOperatorImpl::forward(const torch::Tensor& x) {
   check_shape(x, shape_, "input");
   return x * mask_.to(x.scalar_type());
 }

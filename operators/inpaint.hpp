@@ -11,9 +11,9 @@
 
 namespace wsd {
 
-class InpaintImpl : public LinearOperatorImpl {
+class InpaintOperatorImpl : public LinearOperatorImpl {
  public:
-  InpaintImpl(const torch::Tensor& mask, std::vector<int64_t> input_shape);
+  InpaintOperatorImpl(const torch::Tensor& mask, std::vector<int64_t> input_shape);
 
   std::string kind() const override { return "inpaint"; }
   torch::Tensor forward(const torch::Tensor& x) override;
@@ -26,7 +26,7 @@ class InpaintImpl : public LinearOperatorImpl {
   std::vector<int64_t> shape_;
   torch::Tensor mask_;  // [1, 1, H, W]
 };
-TORCH_MODULE(Inpaint);
+TORCH_MODULE(InpaintOperator);
 
 // Exactly round(keep_fraction * H * W) kept pixels, chosen uniformly (a random permutation from
 // a CPU generator seeded with `seed`). float64 [H, W].

@@ -42,7 +42,7 @@ LinearOperator make_operator(const TaskConfig& task, const std::vector<int64_t>&
   const auto& shape = input_shape;
   switch (task.operator_name) {
     case OperatorType::kIdentity:
-      return make_linear_operator<IdentityImpl>(shape);
+      return make_linear_operator<IdentityOperatorImpl>(shape);
     case OperatorType::kGaussianBlur:
       require(task.blur_sigma > 0 && std::isfinite(task.blur_sigma), "blur_sigma", task.blur_sigma,
               "must be > 0");
@@ -66,14 +66,14 @@ LinearOperator make_operator(const TaskConfig& task, const std::vector<int64_t>&
       require(shape[1] % task.downsample_factor == 0 && shape[2] % task.downsample_factor == 0,
               "downsample_factor", task.downsample_factor,
               "does not divide image size " + size_string(shape));
-      return make_linear_operator<DownsampleImpl>(task.downsample_factor, shape);
+      return make_linear_operator<DownsampleOperatorImpl>(task.downsample_factor, shape);
     case OperatorType::kInpaint: {
       require(task.mask_fraction >= 0 && task.mask_fraction <= 1, "mask_fraction",
               task.mask_fraction, "is not in [0, 1]");
       const auto mask = task.mask_kind == MaskKind::kBox
                             ? box_mask(shape[1], shape[2], task.mask_fraction)
                             : random_mask(shape[1], shape[2], 1 - task.mask_fraction, task.seed);
-      return make_linear_operator<InpaintImpl>(mask, shape);
+      return make_linear_operator<InpaintOperatorImpl>(mask, shape);
     }
     case OperatorType::kLaplace:
       require(task.laplace_c > 0 && std::isfinite(task.laplace_c), "laplace_c", task.laplace_c,
