@@ -433,10 +433,9 @@ Command add_bench_command(CLI::App& root, const GlobalOptions&) {
                   "timed batches)")
       ->required();
   app->add_option("--device", o->device, "auto, cpu or cuda")->capture_default_str();
-  app->add_option(
-      "--batch", o->batch,
-      "batch size, per rank for train (default: noise 128, network, train and data "
-      "train.batch_size, sample 16)");
+  app->add_option("--batch", o->batch,
+                  "batch size, per rank for train (default: noise 128, network, train and data "
+                  "train.batch_size, sample 16)");
   app->add_option("--repeats", o->repeats,
                   "timed repetitions; median and min are reported (default: noise 20, "
                   "network 10, train 5, sample 3 trajectories, data 20 batches)");

@@ -27,7 +27,8 @@ int run_eval(const EvalOptions& o) {
   request.device = resolve_device(o.device);
   for (const auto& path : o.configs) {
     // Every config is checked before any work starts.
-    request.tasks.push_back({std::filesystem::path(path).stem().string(), load_config(path, o.overrides)});
+    request.tasks.push_back(
+        {std::filesystem::path(path).stem().string(), load_config(path, o.overrides)});
   }
   const auto results = run_evaluation(request);
   std::cerr << results_markdown(results);
@@ -44,7 +45,8 @@ Command add_eval_command(CLI::App& root, const GlobalOptions&) {
   app->add_option("-c,--config", o->configs,
                   "experiment config (task + sampler + eval); repeat for several tasks")
       ->required();
-  app->add_option("--set", o->overrides, "override a value of every config, e.g. --set eval.n_images=4")
+  app->add_option("--set", o->overrides,
+                  "override a value of every config, e.g. --set eval.n_images=4")
       ->allow_extra_args(false)
       ->take_all();
   app->add_option("-o,--out", o->out, "output directory")->required();

@@ -34,12 +34,15 @@ int run_simulate(const SimulateOptions& o, const ConfigOptions& config_options) 
     auto y = set.y.slice(1, 0, 1);
     const auto flat = y.flatten(1);
     y = (y - std::get<0>(flat.min(1)).view({-1, 1, 1, 1})) /
-            (std::get<0>(flat.max(1)) - std::get<0>(flat.min(1))).clamp_min(1e-12).view({-1, 1, 1, 1}) *
-            2 - 1;
+            (std::get<0>(flat.max(1)) - std::get<0>(flat.min(1)))
+                .clamp_min(1e-12)
+                .view({-1, 1, 1, 1}) *
+            2 -
+        1;
     write_image_grid(y, o.png + "_measurements.png");
   }
-  spdlog::info("{} measurements of task {} (noise {} at level {:g}, seed {}): {} [{}] from [{}]",
-               n, enum_name(config.task.operator_name), enum_name(config.task.noise.family),
+  spdlog::info("{} measurements of task {} (noise {} at level {:g}, seed {}): {} [{}] from [{}]", n,
+               enum_name(config.task.operator_name), enum_name(config.task.noise.family),
                config.task.noise_level, config.task.seed, o.out,
                fmt::join(set.y.sizes().slice(1), "x"), fmt::join(set.x_true.sizes().slice(1), "x"));
   return 0;

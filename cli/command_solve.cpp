@@ -38,14 +38,13 @@ int run_solve(const SolveOptions& o, const ConfigOptions& config_options) {
     config.sampler = load_config(config_options.config_path, config_options.overrides).sampler;
   }
   const auto start = std::chrono::steady_clock::now();
-  Reconstructor reconstructor(config, resolve_device(o.device),
-                              [&](const std::string&, int64_t done, int64_t total) {
-                                const double s = std::chrono::duration<double>(
-                                                     std::chrono::steady_clock::now() - start)
-                                                     .count();
-                                spdlog::info("solved {}/{} ({:.1f} s, ETA {:.1f} s)", done, total,
-                                             s, s / done * (total - done));
-                              });
+  Reconstructor reconstructor(
+      config, resolve_device(o.device), [&](const std::string&, int64_t done, int64_t total) {
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        spdlog::info("solved {}/{} ({:.1f} s, ETA {:.1f} s)", done, total, s,
+                     s / done * (total - done));
+      });
   const Reconstruction r = reconstructor.run_checkpoint(o.checkpoint, EvalMethod::kWsPrior, set);
 
   if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty()) {
@@ -75,11 +74,12 @@ int run_solve(const SolveOptions& o, const ConfigOptions& config_options) {
     write_image_grid(r.x_hat.slice(1, 0, r.x_hat.size(1) == 2 ? 1 : r.x_hat.size(1)),
                      (std::filesystem::path(o.png) / "x_hat.png").string());
   }
-  spdlog::info("{} images, {} sampler, {} likelihood, lambda {:.3g}{}, {} steps: {:.2f} s ({:.3f} "
-               "s per image){} -> {}",
-               set.size(), enum_name(config.sampler.method), enum_name(config.sampler.likelihood),
-               r.lambda.value_or(0.0), r.lambda_search ? " (auto)" : "", r.steps, r.seconds,
-               r.seconds / set.size(), quality, o.out);
+  spdlog::info(
+      "{} images, {} sampler, {} likelihood, lambda {:.3g}{}, {} steps: {:.2f} s ({:.3f} "
+      "s per image){} -> {}",
+      set.size(), enum_name(config.sampler.method), enum_name(config.sampler.likelihood),
+      r.lambda.value_or(0.0), r.lambda_search ? " (auto)" : "", r.steps, r.seconds,
+      r.seconds / set.size(), quality, o.out);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "infer/bench/autocast_guard.hpp"
 
@@ -19,19 +20,6 @@ namespace {
 DdpmUNet seeded_network(const Config& config) {
   torch::manual_seed(config.train.seed);
   return make_network(config.model);
-}
-
-torch::Generator shared_generator(uint64_t seed, torch::Device device) {
-#ifdef WSD_WITH_CUDA
-  if (device.is_cuda()) {
-    auto gen = at::cuda::detail::createCUDAGenerator(device.has_index() ? device.index() : 0);
-    gen.set_current_seed(seed);
-    return gen;
-  }
-#else
-  (void)device;
-#endif
-  return at::make_generator<at::CPUGeneratorImpl>(seed);
 }
 
 // Global L2 norm of all gradients and, when clip > 0, scaling to at most `clip`, computed on the
@@ -60,7 +48,7 @@ TrainStep::TrainStep(const Config& config, torch::Device device,
       network_(seeded_network(config_)),
       process_(make_forward_process(config_.model)),
       noise_(StructuredNoiseOptions::from_config(config_.noise)),
-      generator_(shared_generator(config_.train.seed, device)),
+      generator_(make_device_generator(config_.train.seed, device)),
       global_batch_(static_cast<int64_t>(config_.train.batch_size) * config_.train.grad_accum *
                     communicator_->world_size()),
       bf16_(config_.train.precision == Precision::kBf16) {

@@ -1,5 +1,9 @@
 #include "core/util/device.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
+#ifdef WSD_WITH_CUDA
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#endif
 #include <torch/cuda.h>
 
 #include "core/util/errors.hpp"
@@ -34,6 +38,19 @@ torch::Device resolve_device(const std::string& name, int local_rank) {
                      std::to_string(count) + " GPU(s) visible");
   }
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
+}
+
+torch::Generator make_device_generator(uint64_t seed, torch::Device device) {
+#ifdef WSD_WITH_CUDA
+  if (device.is_cuda()) {
+    auto gen = at::cuda::detail::createCUDAGenerator(device.has_index() ? device.index() : 0);
+    gen.set_current_seed(seed);
+    return gen;
+  }
+#else
+  (void)device;
+#endif
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
 }
 
 }  // namespace wsd

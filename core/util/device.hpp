@@ -2,6 +2,7 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <string>
 
 namespace wsd {
@@ -12,5 +13,9 @@ torch::Device resolve_device(const std::string& name, int local_rank = 0);
 
 // True when this build has CUDA code paths and a GPU is visible.
 bool cuda_usable();
+
+// A generator seeded with `seed` that draws on `device` (a CUDA generator for a CUDA device), so
+// random draws need no host round trip.
+torch::Generator make_device_generator(uint64_t seed, torch::Device device);
 
 }  // namespace wsd

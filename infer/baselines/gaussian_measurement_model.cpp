@@ -25,7 +25,9 @@ torch::Tensor full_grid_spectrum(const torch::Tensor& half, int64_t width) {
               width / 2 + 1, " for width ", width);
   if (width == w_half) return half;
   // Column j > W/2 of the full grid is column W - j of the half grid at row -i (mod H).
-  const auto rows = (-torch::arange(h, torch::TensorOptions().dtype(torch::kLong).device(half.device()))).remainder(h);
+  const auto rows =
+      (-torch::arange(h, torch::TensorOptions().dtype(torch::kLong).device(half.device())))
+          .remainder(h);
   const auto cols = torch::arange(width - w_half, 0, -1,
                                   torch::TensorOptions().dtype(torch::kLong).device(half.device()));
   const auto mirrored = half.index_select(-2, rows).index_select(-1, cols);

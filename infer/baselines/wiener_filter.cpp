@@ -30,9 +30,11 @@ torch::Tensor wiener_filter(LinearOperatorImpl& op, const torch::Tensor& y,
   const auto device = y.device();
   const auto m = model.to(device);
   const auto mean = m.prior_mean.unsqueeze(0);  // [1, C, H, W]
-  const auto y_hat = fft2(y.to(torch::kFloat64) - op.forward(mean.to(y.scalar_type())).to(torch::kFloat64));
+  const auto y_hat =
+      fft2(y.to(torch::kFloat64) - op.forward(mean.to(y.scalar_type())).to(torch::kFloat64));
   const auto t = transfer->to(device, torch::kComplexDouble);  // [C', Cin, H, W]
-  const auto prior = floored(full_grid_spectrum(m.prior_power, w)).expand(std::vector<int64_t>{c, h, w});
+  const auto prior =
+      floored(full_grid_spectrum(m.prior_power, w)).expand(std::vector<int64_t>{c, h, w});
   auto noise = floored(full_grid_spectrum(m.noise_power, w));
   if (noise.dim() == 2) noise = noise.unsqueeze(0);
 
@@ -43,10 +45,12 @@ torch::Tensor wiener_filter(LinearOperatorImpl& op, const torch::Tensor& y,
     x_hat = torch::conj(t0) * prior / (t0.abs().square() * prior + noise) * y_hat;
   } else {
     // Per frequency: (T^H N^-1 T + P^-1) x = T^H N^-1 y, frequencies as the batch dimension.
-    const auto tf = t.permute({2, 3, 0, 1});                       // [H, W, C', Cin]
-    const auto inv_noise = (1.0 / noise).expand(std::vector<int64_t>{t.size(0), h, w}).permute({1, 2, 0});  // [H, W, C']
+    const auto tf = t.permute({2, 3, 0, 1});  // [H, W, C', Cin]
+    const auto inv_noise = (1.0 / noise)
+                               .expand(std::vector<int64_t>{t.size(0), h, w})
+                               .permute({1, 2, 0});                              // [H, W, C']
     const auto th_ninv = tf.conj().transpose(-2, -1) * inv_noise.unsqueeze(-2);  // [H, W, Cin, C']
-    auto system = torch::matmul(th_ninv, tf);                                  // [H, W, Cin, Cin]
+    auto system = torch::matmul(th_ninv, tf);                                    // [H, W, Cin, Cin]
     system = system + torch::diag_embed((1.0 / prior).permute({1, 2, 0})).to(torch::kComplexDouble);
     const auto rhs = torch::matmul(th_ninv.unsqueeze(0), y_hat.permute({0, 2, 3, 1}).unsqueeze(-1));
     x_hat = torch::linalg_solve(system.unsqueeze(0), rhs).squeeze(-1).permute({0, 3, 1, 2});

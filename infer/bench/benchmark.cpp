@@ -14,6 +14,7 @@
 #include "core/model/score_model.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/noise/structured_noise.hpp"
+#include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "infer/bench/autocast_guard.hpp"
 #include "infer/samplers/sampler.hpp"
@@ -25,21 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 void synchronise(torch::Device device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
-}
-
-// Draws happen on the generator's device: a generator of the benchmark's device keeps host
-// round trips out of the measured noise.
-torch::Generator make_generator(uint64_t seed, torch::Device device) {
-#ifdef WSD_WITH_CUDA
-  if (device.is_cuda()) {
-    auto gen = at::cuda::detail::createCUDAGenerator(device.has_index() ? device.index() : 0);
-    gen.set_current_seed(seed);
-    return gen;
-  }
-#else
-  (void)device;
-#endif
-  return at::make_generator<at::CPUGeneratorImpl>(seed);
 }
 
 void check_settings(const BenchSettings& s, const NetworkSettings* network) {
@@ -108,7 +94,7 @@ NoiseBenchResult bench_noise(const NoiseBenchRequest& request) {
     throw InputError("bench: the noise shape needs positive channels, height and width");
   }
   const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
-  torch::Generator gen = make_generator(s.seed, s.device);
+  torch::Generator gen = make_device_generator(s.seed, s.device);
   torch::NoGradGuard no_grad;
   torch::Tensor last;
   NoiseBenchResult result;
@@ -130,7 +116,7 @@ TrainStepBenchResult bench_train_step(const TrainStepBenchRequest& request) {
   const ForwardProcess process = make_forward_process(request.model);
   const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
   torch::optim::Adam optimizer(network->parameters(), torch::optim::AdamOptions(request.lr));
-  torch::Generator gen = make_generator(s.seed + 1, s.device);
+  torch::Generator gen = make_device_generator(s.seed + 1, s.device);
 
   const int64_t b = s.batch, c = request.model.image_channels, size = request.model.image_size;
   const auto x0 = in_layout(
@@ -173,7 +159,7 @@ SampleBenchResult bench_sample(const SampleBenchRequest& request) {
   network->eval();
   ScoreModel model(network, make_forward_process(request.model));
   const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
-  torch::Generator gen = make_generator(s.seed + 2, s.device);
+  torch::Generator gen = make_device_generator(s.seed + 2, s.device);
 
   const int64_t c = request.model.image_channels, size = request.model.image_size;
   const auto x1 = in_layout(noise.sample(s.batch, c, size, size, gen, s.device), request.network);

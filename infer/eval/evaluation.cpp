@@ -42,10 +42,9 @@ torch::Tensor displayable(const torch::Tensor& y, const std::vector<int64_t>& sh
   auto d = y;
   if (d.size(1) != shape[0]) d = d.slice(1, 0, 1).expand({-1, shape[0], -1, -1});
   if (d.size(2) != shape[1] || d.size(3) != shape[2]) {
-    d = torch::nn::functional::interpolate(
-        d, torch::nn::functional::InterpolateFuncOptions()
-               .size(std::vector<int64_t>{shape[1], shape[2]})
-               .mode(torch::kNearest));
+    d = torch::nn::functional::interpolate(d, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{shape[1], shape[2]})
+                                                  .mode(torch::kNearest));
   }
   if (op == OperatorType::kLaplace || op == OperatorType::kIdt) {
     const auto flat = d.flatten(1);
@@ -132,7 +131,8 @@ json run_evaluation(const EvalRequest& request) {
       const int64_t rows = std::min<int64_t>(kFigureRows, set.size());
       std::vector<torch::Tensor> cells;
       for (int64_t i = 0; i < rows; ++i) {
-        for (const auto& column : columns) cells.push_back(column[i].slice(0, 0, shape[0] == 2 ? 1 : shape[0]));
+        for (const auto& column : columns)
+          cells.push_back(column[i].slice(0, 0, shape[0] == 2 ? 1 : shape[0]));
       }
       const auto figure = (dir / "figure.png").string();
       write_image_grid(torch::stack(cells), figure, static_cast<int64_t>(columns.size()));

@@ -30,7 +30,8 @@ std::string now_utc() {
 
 std::vector<int64_t> task_image_shape(const Config& config) {
   const int64_t s = config.data.image_size;
-  if (config.task.operator_name == OperatorType::kIdt) return {config.task.absorption ? 2 : 1, s, s};
+  if (config.task.operator_name == OperatorType::kIdt)
+    return {config.task.absorption ? 2 : 1, s, s};
   return {config.data.channels, s, s};
 }
 
@@ -69,7 +70,8 @@ MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Dev
 void write_measurements(const MeasurementSet& set, const std::string& path) {
   h5::File file = h5::File::create(path);
   file.write_tensor("/y", set.y.to(torch::kFloat32).contiguous());
-  if (set.x_true.defined()) file.write_tensor("/x_true", set.x_true.to(torch::kFloat32).contiguous());
+  if (set.x_true.defined())
+    file.write_tensor("/x_true", set.x_true.to(torch::kFloat32).contiguous());
   std::vector<int64_t> seeds(set.seeds.begin(), set.seeds.end());
   file.write_tensor("/seeds", torch::tensor(seeds, torch::kInt64));
   file.set_attr("/", "format", std::string(kFormat));
@@ -99,7 +101,8 @@ MeasurementSet read_measurements(const std::string& path) {
       set.seeds.push_back(static_cast<uint64_t>(seeds.data_ptr<int64_t>()[i]));
     }
   }
-  if (static_cast<int64_t>(set.seeds.size()) != n) set.seeds = measurement_seeds(set.config.task.seed, 0, n);
+  if (static_cast<int64_t>(set.seeds.size()) != n)
+    set.seeds = measurement_seeds(set.config.task.seed, 0, n);
   if (set.x_true.defined() && set.x_true.size(0) != n) {
     throw InputError(path + ": /x_true has " + std::to_string(set.x_true.size(0)) +
                      " images but /y has " + std::to_string(n));

@@ -19,10 +19,10 @@
 namespace wsd {
 
 struct MeasurementSet {
-  Config config;                  // task (operator + noise), data the truth came from
-  torch::Tensor y;                // float32 [N, C', H', W'] on the CPU
-  torch::Tensor x_true;           // float32 [N, C, H, W] or undefined
-  std::vector<uint64_t> seeds;    // measurement-noise seed of each image
+  Config config;                // task (operator + noise), data the truth came from
+  torch::Tensor y;              // float32 [N, C', H', W'] on the CPU
+  torch::Tensor x_true;         // float32 [N, C, H, W] or undefined
+  std::vector<uint64_t> seeds;  // measurement-noise seed of each image
 
   int64_t size() const { return y.size(0); }
   // [C, H, W] of the unknown the task's operator expects.

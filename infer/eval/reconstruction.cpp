@@ -130,7 +130,8 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const Config& config,
     };
     search.expected_noise_energy = energy;
     if (set.x_true.defined()) search.truth = set.x_true.slice(0, 0, probes);
-    if (config.sampler.likelihood != LikelihoodType::kWs) search.min_decade = -2, search.max_decade = 2;
+    if (config.sampler.likelihood != LikelihoodType::kWs)
+      search.min_decade = -2, search.max_decade = 2;
     out.lambda_search = select_lambda(search);
     lambda = out.lambda_search->lambda;
     spdlog::info("{}: lambda auto = {:.3g} (residual / expected noise energy {:.3f})", label,
@@ -162,7 +163,8 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
   const Config prior_config = parse_config(checkpoint.config_yaml, path + " (embedded config)");
   torch::NoGradGuard no_grad;
   auto prior = load_prior(checkpoint, path, config_.sampler.use_ema, device_);
-  const PriorUnderTest p{*prior, StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
+  const PriorUnderTest p{*prior,
+                         StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
                          prior_config.model.t_eps};
   auto out = solve_with_prior(p, config_, set, device_, progress_, std::string(enum_name(method)));
   out.method = method;
@@ -193,8 +195,9 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set) 
       prior_config.model.image_channels = set.image_shape()[0];
       prior_config.model.image_size = set.image_shape()[1];
       GaussianPriorModel prior(make_gaussian_prior(statistics(), prior_config, device_));
-      const PriorUnderTest p{prior, StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
-                             prior_config.model.t_eps};
+      const PriorUnderTest p{
+          prior, StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
+          prior_config.model.t_eps};
       auto out = solve_with_prior(p, config_, set, device_, progress_, "gaussian_prior");
       out.method = method;
       return out;

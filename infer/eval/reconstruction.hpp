@@ -23,12 +23,12 @@ namespace wsd {
 
 struct Reconstruction {
   EvalMethod method{};
-  torch::Tensor x_hat;                  // float32 [N, C, H, W] on the CPU
-  double seconds = 0;                   // wall time of the reconstruction (lambda search apart)
-  int64_t steps = 0;                    // sampler steps (0 for the classical baselines)
-  std::optional<double> lambda;         // data weight used by the samplers
+  torch::Tensor x_hat;           // float32 [N, C, H, W] on the CPU
+  double seconds = 0;            // wall time of the reconstruction (lambda search apart)
+  int64_t steps = 0;             // sampler steps (0 for the classical baselines)
+  std::optional<double> lambda;  // data weight used by the samplers
   std::optional<LambdaSelection> lambda_search;  // when sampler.lambda is auto
-  std::string prior;                    // what the prior was, for reports
+  std::string prior;                             // what the prior was, for reports
 };
 
 // Progress of long reconstructions: (images done, images total).

@@ -31,8 +31,10 @@ torch::Tensor ssim(const torch::Tensor& estimate, const torch::Tensor& reference
   }
   const int64_t n = estimate.size(0), c = estimate.size(1);
   // Channels become batch entries: every channel is filtered alone.
-  const auto a = ((estimate.to(torch::kFloat64) + 1.0) * 0.5).clamp(0.0, 1.0).flatten(0, 1).unsqueeze(1);
-  const auto b = ((reference.to(torch::kFloat64) + 1.0) * 0.5).clamp(0.0, 1.0).flatten(0, 1).unsqueeze(1);
+  const auto a =
+      ((estimate.to(torch::kFloat64) + 1.0) * 0.5).clamp(0.0, 1.0).flatten(0, 1).unsqueeze(1);
+  const auto b =
+      ((reference.to(torch::kFloat64) + 1.0) * 0.5).clamp(0.0, 1.0).flatten(0, 1).unsqueeze(1);
   const auto window = gaussian_window(a.device());
   const auto filter = [&](const torch::Tensor& x) { return torch::conv2d(x, window); };
   const auto mu_a = filter(a), mu_b = filter(b);

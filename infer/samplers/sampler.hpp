@@ -42,10 +42,9 @@ struct SamplerContext {
   StepCallback callback;
 };
 
-using SamplerFn =
-    std::function<torch::Tensor(const DiffusionSchedule& schedule, const ScoreFn& score,
-                                torch::Tensor x, const std::vector<double>& grid,
-                                const SamplerContext& context)>;
+using SamplerFn = std::function<torch::Tensor(
+    const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
+    const std::vector<double>& grid, const SamplerContext& context)>;
 
 // `steps + 1` times, uniform from 1 down to t_eps.
 std::vector<double> uniform_time_grid(int64_t steps, double t_eps);
@@ -103,6 +102,7 @@ ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn&
                                const SamplerContext& context);
 
 // Calls the context's callback, if any.
-void report_step(const SamplerContext& context, int64_t step, int64_t steps, const torch::Tensor& x);
+void report_step(const SamplerContext& context, int64_t step, int64_t steps,
+                 const torch::Tensor& x);
 
 }  // namespace wsd

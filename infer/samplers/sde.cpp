@@ -32,9 +32,9 @@ torch::Tensor sample_sde(const DiffusionSchedule& schedule, const ScoreFn& score
     const double beta = schedule.beta(t);
     const auto eval = evaluate_score(schedule, score, x, t, dt, context);
     for (size_t j = 0; j < seeds.size(); ++j) seeds[j] = step_seed(context.seeds[j], i);
-    const auto z = context.noise
-                       ->sample_per_image(seeds, x.size(1), x.size(2), x.size(3), x.device())
-                       .to(x.scalar_type());
+    const auto z =
+        context.noise->sample_per_image(seeds, x.size(1), x.size(2), x.size(3), x.device())
+            .to(x.scalar_type());
     // The last step lands on t_eps without new noise: the result is the mean of the transition.
     const double diffusion = i + 1 < steps ? std::sqrt(beta * dt) : 0.0;
     x = eval.corrected(x + dt * (0.5 * beta * x + eval.s_w) + diffusion * z);

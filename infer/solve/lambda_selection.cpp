@@ -25,7 +25,9 @@ const LambdaTrial* LambdaSelection::best() const {
 LambdaSelection select_lambda(const LambdaSearch& search) {
   TORCH_CHECK(search.expected_noise_energy > 0, "the discrepancy principle needs noise");
   LambdaSelection out;
-  const auto misfit = [](const LambdaTrial& trial) { return std::abs(std::log(trial.residual_ratio)); };
+  const auto misfit = [](const LambdaTrial& trial) {
+    return std::abs(std::log(trial.residual_ratio));
+  };
   const auto try_lambda = [&](double lambda) -> const LambdaTrial& {
     const auto x = search.reconstruct(lambda);
     LambdaTrial trial;

@@ -19,14 +19,14 @@ namespace wsd {
 
 struct LambdaTrial {
   double lambda = 0;
-  double residual_ratio = 0;           // mean over probes of ||y - A x_hat||^2 / E||b||^2
-  std::optional<double> psnr;          // mean over probes, when the truth is known
+  double residual_ratio = 0;   // mean over probes of ||y - A x_hat||^2 / E||b||^2
+  std::optional<double> psnr;  // mean over probes, when the truth is known
 };
 
 struct LambdaSelection {
-  double lambda = 0;                   // the discrepancy-principle choice
-  std::vector<LambdaTrial> trials;     // in the order tried
-  std::optional<double> best_lambda;   // highest PSNR among the trials (truth known)
+  double lambda = 0;                  // the discrepancy-principle choice
+  std::vector<LambdaTrial> trials;    // in the order tried
+  std::optional<double> best_lambda;  // highest PSNR among the trials (truth known)
 
   const LambdaTrial& chosen() const;
   const LambdaTrial* best() const;
@@ -37,8 +37,8 @@ struct LambdaSearch {
   std::function<torch::Tensor(double lambda)> reconstruct;
   // ||y - A x||^2 per probe image [P] for a reconstruction [P, C, H, W].
   std::function<torch::Tensor(const torch::Tensor& x)> residual_energy;
-  double expected_noise_energy = 0;    // E||b||^2 per image
-  torch::Tensor truth;                 // optional [P, C, H, W]
+  double expected_noise_energy = 0;  // E||b||^2 per image
+  torch::Tensor truth;               // optional [P, C, H, W]
   double min_decade = -1, max_decade = 4;
 };
 

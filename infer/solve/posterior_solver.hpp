@@ -23,9 +23,9 @@
 namespace wsd {
 
 struct PosteriorProblem {
-  LinearOperator op;             // on the prior's device
-  torch::Tensor y;               // [N, C', H', W'] measurements (any device)
-  std::vector<uint64_t> seeds;   // one per image
+  LinearOperator op;                 // on the prior's device
+  torch::Tensor y;                   // [N, C', H', W'] measurements (any device)
+  std::vector<uint64_t> seeds;       // one per image
   std::vector<int64_t> image_shape;  // [C, H, W] of x
 };
 

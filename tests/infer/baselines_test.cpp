@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "infer/baselines/tikhonov_cg.hpp"
 #include "core/util/errors.hpp"
+#include "infer/baselines/tikhonov_cg.hpp"
 #include "infer/baselines/wiener_filter.hpp"
 #include "tests/infer/gaussian_problem.hpp"
 
@@ -32,8 +32,10 @@ torch::Tensor dense_posterior_mean(LinearOperatorImpl& op, const torch::Tensor& 
                                    const GaussianMeasurementModel& m) {
   const auto in = op.input_shape(), out = op.output_shape();
   const auto a = dense([&](const torch::Tensor& x) { return op.forward(x); }, in);
-  const auto c = dense([&](const torch::Tensor& x) { return fourier_filter(x, m.prior_power); }, in);
-  const auto n = dense([&](const torch::Tensor& x) { return fourier_filter(x, m.noise_power); }, out);
+  const auto c =
+      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.prior_power); }, in);
+  const auto n =
+      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.noise_power); }, out);
   const auto mean = m.prior_mean.flatten();
   const auto yy = y.flatten(1).t();  // [out, N]
   const auto gain = torch::matmul(torch::matmul(c, a.t()),
@@ -55,7 +57,8 @@ TEST(WienerFilter, IsTheExactPosteriorMeanOfAFourierDiagonalTask) {
   const auto exact = dense_posterior_mean(*p.op, p.y, model);
   EXPECT_LT(relative_error(wiener, exact), 1e-9);
   // And it is a real improvement over the measurement.
-  EXPECT_LT((wiener - p.x_true).norm().item<double>(), 0.9 * (p.y - p.x_true).norm().item<double>());
+  EXPECT_LT((wiener - p.x_true).norm().item<double>(),
+            0.9 * (p.y - p.x_true).norm().item<double>());
 }
 
 TEST(TikhonovCg, IsTheExactPosteriorMeanForOperatorsThatAreNotFourierDiagonal) {
@@ -95,10 +98,13 @@ TEST(WienerFilter, SolvesMultiChannelIdtWithAbsorption) {
   GaussianStatistics stats;
   stats.mean = 0.1 * torch::randn({2, h, w}, gen, torch::kFloat64);
   const auto base = 0.3 / (1.0 + 60.0 * (fy.square() + fx.square()));
-  stats.power_spectrum = torch::stack({0.25 * base.expand({h, w / 2 + 1}), base.expand({h, w / 2 + 1})});
-  const auto model = GaussianMeasurementModel::make(stats, torch::full({h, w / 2 + 1}, 0.01, torch::kFloat64));
+  stats.power_spectrum =
+      torch::stack({0.25 * base.expand({h, w / 2 + 1}), base.expand({h, w / 2 + 1})});
+  const auto model =
+      GaussianMeasurementModel::make(stats, torch::full({h, w / 2 + 1}, 0.01, torch::kFloat64));
   const auto y = torch::randn({3, 9, h, w}, gen, torch::kFloat64);
-  EXPECT_LT(relative_error(wiener_filter(*op, y, model), dense_posterior_mean(*op, y, model)), 1e-9);
+  EXPECT_LT(relative_error(wiener_filter(*op, y, model), dense_posterior_mean(*op, y, model)),
+            1e-9);
 }
 
 TEST(WienerFilter, RefusesOperatorsWithoutTransferFunction) {

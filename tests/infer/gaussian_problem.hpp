@@ -35,8 +35,8 @@ struct GaussianProblem {
 
   GaussianMeasurementModel measurement_model() const {
     const auto out = op->output_shape();
-    return GaussianMeasurementModel::make(
-        statistics, level * level * measurement_noise.psd(out[1], out[2]));
+    return GaussianMeasurementModel::make(statistics,
+                                          level * level * measurement_noise.psd(out[1], out[2]));
   }
 };
 
@@ -52,15 +52,26 @@ inline StructuredNoiseOptions fixed_grf(double sigma) {
 
 // n images [n, 1, h, w] drawn from the prior, measured through `task`'s operator with GRF noise.
 // `measurement_noise` defaults to the prior's own K (Sigma_y proportional to K K^T).
-inline GaussianProblem make_gaussian_problem(const TaskConfig& task, int64_t n, int64_t h,
-                                             int64_t w, double level, uint64_t seed = 7,
-                                             StructuredNoiseOptions measurement_noise = fixed_grf(2.0)) {
-  GaussianProblem p{h, w, StructuredNoise(fixed_grf(2.0)), StructuredNoise(measurement_noise), {}, make_schedule("vp", 0.1, 20.0),
-                    nullptr, nullptr, level, {}, {}, {}};
+inline GaussianProblem make_gaussian_problem(
+    const TaskConfig& task, int64_t n, int64_t h, int64_t w, double level, uint64_t seed = 7,
+    StructuredNoiseOptions measurement_noise = fixed_grf(2.0)) {
+  GaussianProblem p{h,
+                    w,
+                    StructuredNoise(fixed_grf(2.0)),
+                    StructuredNoise(measurement_noise),
+                    {},
+                    make_schedule("vp", 0.1, 20.0),
+                    nullptr,
+                    nullptr,
+                    level,
+                    {},
+                    {},
+                    {}};
   const auto [fy, fx] = rfft2_frequencies(h, w);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   p.statistics.mean = 0.1 * torch::randn({1, h, w}, gen, torch::kFloat64);
-  p.statistics.power_spectrum = (0.3 / (1.0 + 60.0 * (fy.square() + fx.square()))).expand({h, w / 2 + 1}).clone();
+  p.statistics.power_spectrum =
+      (0.3 / (1.0 + 60.0 * (fy.square() + fx.square()))).expand({h, w / 2 + 1}).clone();
   p.statistics.count = 1000;
   p.prior = std::make_unique<GaussianPriorModel>(
       GaussianPrior(p.statistics, p.noise.psd(h, w), p.schedule));

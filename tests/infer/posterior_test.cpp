@@ -28,11 +28,12 @@ TEST(LikelihoodStep, EachStepReducesTheResidualOnANoiselessProblem) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
   const double t = 0.3, dt = 0.01;
   const auto& schedule = p.prior->schedule();
-  const auto x_t = schedule.alpha(t) * p.x_true +
-                   schedule.sigma(t) * p.noise.sample(4, 1, p.h, p.w, gen);
+  const auto x_t =
+      schedule.alpha(t) * p.x_true + schedule.sigma(t) * p.noise.sample(4, 1, p.h, p.w, gen);
   const auto t_vec = torch::full({4}, t, torch::kFloat64);
   for (const auto type : {LikelihoodType::kWs, LikelihoodType::kJalal, LikelihoodType::kDps}) {
-    auto step = make_likelihood_step(type, p.op, p.y, LambdaWeight{type == LikelihoodType::kWs ? 5.0 : 0.5});
+    auto step = make_likelihood_step(type, p.op, p.y,
+                                     LambdaWeight{type == LikelihoodType::kWs ? 5.0 : 0.5});
     torch::Tensor before, after;
     if (type == LikelihoodType::kDps) {
       const auto x = x_t.detach().requires_grad_(true);
@@ -69,10 +70,9 @@ PosteriorSolver solver_for(test::GaussianProblem& p, SamplerMethod method, Likel
 TEST(PosteriorSolver, ResultsDoNotDependOnTheBatchSize) {
   auto p = test::make_gaussian_problem(test::blur_task(), 4, 12, 10, 0.1);
   const PosteriorProblem problem{p.op, p.y, {11, 12, 13, 14}, {1, p.h, p.w}};
-  for (const auto& [method, type] :
-       {std::pair{SamplerMethod::kEuler, LikelihoodType::kWs},
-        std::pair{SamplerMethod::kSde, LikelihoodType::kJalal},
-        std::pair{SamplerMethod::kHeun, LikelihoodType::kDps}}) {
+  for (const auto& [method, type] : {std::pair{SamplerMethod::kEuler, LikelihoodType::kWs},
+                                     std::pair{SamplerMethod::kSde, LikelihoodType::kJalal},
+                                     std::pair{SamplerMethod::kHeun, LikelihoodType::kDps}}) {
     const auto whole = solver_for(p, method, type, 20, 4).solve(problem, 1.0);
     const auto single = solver_for(p, method, type, 20, 1).solve(problem, 1.0);
     EXPECT_LT((whole - single).abs().max().item<double>(), 1e-6) << enum_name(method);
@@ -118,7 +118,9 @@ TEST(LambdaSelection, DiscrepancyPrincipleLandsNearTheBestLambda) {
   const auto solver = solver_for(p, SamplerMethod::kEuler, LikelihoodType::kWs, 100, 4);
   const PosteriorProblem problem{p.op, p.y, {1, 2, 3, 4}, {1, p.h, p.w}};
   LambdaSearch search;
-  search.reconstruct = [&](double lambda) { return solver.solve(problem, lambda).to(torch::kFloat64); };
+  search.reconstruct = [&](double lambda) {
+    return solver.solve(problem, lambda).to(torch::kFloat64);
+  };
   search.residual_energy = [&](const torch::Tensor& x) {
     return (p.y - p.op->forward(x)).square().flatten(1).sum(1);
   };

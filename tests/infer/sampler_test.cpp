@@ -143,7 +143,8 @@ TEST(Samplers, UnconditionalSamplesHaveThePriorsPowerSpectrum) {
                                   .white_fraction(0.2)
                                   .dtype(torch::kFloat64));
   const auto [fy, fx] = rfft2_frequencies(h, w);
-  const auto power = (0.3 / (1.0 + 40.0 * (fy.square() + fx.square()))).expand({h, w / 2 + 1}).clone();
+  const auto power =
+      (0.3 / (1.0 + 40.0 * (fy.square() + fx.square()))).expand({h, w / 2 + 1}).clone();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(21);
   const auto mean = 0.2 * torch::randn({1, h, w}, gen, torch::kFloat64);
   const GaussianPrior prior(mean, power, noise.psd(h, w), schedule);
@@ -156,12 +157,12 @@ TEST(Samplers, UnconditionalSamplesHaveThePriorsPowerSpectrum) {
   SamplerContext context;
   context.noise = &noise;
   context.seeds = seeds;
-  for (const auto& [name, sampler, steps] :
-       {std::tuple{"euler", SamplerFn(sample_euler), 1000},
-        std::tuple{"heun", SamplerFn(sample_heun), 100},
-        std::tuple{"sde", SamplerFn(sample_sde), 500}}) {
+  for (const auto& [name, sampler, steps] : {std::tuple{"euler", SamplerFn(sample_euler), 1000},
+                                             std::tuple{"heun", SamplerFn(sample_heun), 100},
+                                             std::tuple{"sde", SamplerFn(sample_sde), 500}}) {
     const auto grid = uniform_time_grid(steps, 1e-3);
-    const auto x0 = tweedie_from_score(*schedule, score, sampler(*schedule, score, x1, grid, context), 1e-3);
+    const auto x0 =
+        tweedie_from_score(*schedule, score, sampler(*schedule, score, x1, grid, context), 1e-3);
     const auto [got, want] = banded_spectra(x0 - mean, power);
     const double worst = ((got - want) / want).abs().max().item<double>();
     std::cout << name << ": banded spectrum " << got << " vs " << want << "\n";
