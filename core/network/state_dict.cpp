@@ -2,20 +2,14 @@
 
 #include <torch/torch.h>
 
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/util/errors.hpp"
+#include "core/util/shape_text.hpp"
 
 namespace wsd {
 namespace {
-
-std::string shape_string(torch::IntArrayRef sizes) {
-  std::ostringstream out;
-  out << sizes;
-  return out.str();
-}
 
 std::string plural(size_t count, const char* what) {
   return std::to_string(count) + " " + what + (count == 1 ? "" : "s");
@@ -67,8 +61,8 @@ void load_state_dict(torch::nn::Module& module, const StateDict& state, const st
     const torch::Tensor& value = *given.at(key);
     if (!value.defined()) throw InputError(source + ": '" + key + "' holds no tensor");
     if (value.sizes() != target.sizes()) {
-      throw InputError(source + ": '" + key + "' has shape " + shape_string(value.sizes()) +
-                       ", model expects " + shape_string(target.sizes()));
+      throw InputError(source + ": '" + key + "' has shape " + shape_text(value.sizes()) +
+                       ", model expects " + shape_text(target.sizes()));
     }
   }
 

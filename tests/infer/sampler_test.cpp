@@ -24,10 +24,16 @@ torch::Tensor ortho_irfft2(const torch::Tensor& z, int64_t h, int64_t w) {
   return torch::fft::irfft2(z, std::vector<int64_t>{h, w}, {-2, -1}, "ortho");
 }
 
-// VP, structured noise: each Fourier mode of x_t - alpha_t mu has std_t(f) =
-// sqrt(alpha_t^2 P + sigma_t^2 k^2), and the ODE flow scales it by std_t / std_1. The Euler
-// trajectory plus the final Tweedie step must land on that map's image of x_1.
-TEST(SampleEuler, GaussianPriorFollowsTheExactLinearFlowMap) {
+// How a sampler's end point (after the final Tweedie step) compares with the exact linear flow
+// map of a Gaussian prior. VP, structured noise: each Fourier mode of x_t - alpha_t mu has
+// std_t(f) = sqrt(alpha_t^2 P + sigma_t^2 k^2), and the ODE flow scales it by std_t / std_1.
+struct FlowMapCheck {
+  double error;  // max |x0 - exact map's x0|
+  double scale;  // max |exact map's x0|
+  double moved;  // max |x0 - x1|: how far the trajectory went
+};
+
+FlowMapCheck check_flow_map(const SamplerFn& sampler, int64_t steps) {
   const int64_t h = 12, w = 10;
   auto schedule = make_schedule("vp", 0.1, 20.0);
   const StructuredNoise noise(
@@ -44,8 +50,7 @@ TEST(SampleEuler, GaussianPriorFollowsTheExactLinearFlowMap) {
     return prior.whitened_score(x, t);
   };
   const double t_eps = 1e-3;
-  const auto grid = uniform_time_grid(2000, t_eps);
-  const auto end = sample_euler(*schedule, score, x1, grid);
+  const auto end = sampler(*schedule, score, x1, uniform_time_grid(steps, t_eps), {});
   const auto x0 = tweedie_from_score(*schedule, score, end, t_eps);
 
   auto std_at = [&](double t) {
@@ -56,56 +61,31 @@ TEST(SampleEuler, GaussianPriorFollowsTheExactLinearFlowMap) {
   const auto mapped =
       ae * mean + ortho_irfft2(std_at(t_eps) / std_at(1.0) * ortho_rfft2(x1 - a1 * mean), h, w);
   const auto expected = tweedie_from_score(*schedule, score, mapped, t_eps);
-  const double err = (x0 - expected).abs().max().item<double>();
-  const double scale = expected.abs().max().item<double>();
-  EXPECT_LT(err, 0.02 * scale) << "max error " << err << " of " << scale;
-  // The map really moved the noise: the result is far from the start.
-  EXPECT_GT((x0 - x1).abs().max().item<double>(), 0.5);
+  return {(x0 - expected).abs().max().item<double>(), expected.abs().max().item<double>(),
+          (x0 - x1).abs().max().item<double>()};
 }
 
-// Max error of a sampler's end point (after the final Tweedie step) against the exact linear
-// flow map of a Gaussian prior, for `steps` steps.
-double flow_map_error(const SamplerFn& sampler, int64_t steps) {
-  const int64_t h = 12, w = 10;
-  auto schedule = make_schedule("vp", 0.1, 20.0);
-  const StructuredNoise noise(
-      StructuredNoiseOptions().family(NoiseFamily::kPowerLaw).dtype(torch::kFloat64));
-  const auto k2 = noise.psd(h, w);
-  const auto [fy, fx] = rfft2_frequencies(h, w);
-  const auto power = (0.3 / (1.0 + 40.0 * (fy.square() + fx.square()))).expand({h, w / 2 + 1});
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
-  const auto mean = 0.2 * torch::randn({1, h, w}, gen, torch::kFloat64);
-  const GaussianPrior prior(mean, power.clone(), k2, schedule);
-  const auto x1 = noise.sample(6, 1, h, w, gen);
-  const ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
-    return prior.whitened_score(x, t);
-  };
-  const double t_eps = 1e-3;
-  const auto x0 = tweedie_from_score(
-      *schedule, score, sampler(*schedule, score, x1, uniform_time_grid(steps, t_eps), {}), t_eps);
-  auto std_at = [&](double t) {
-    const double a = schedule->alpha(t), s = schedule->sigma(t);
-    return torch::sqrt(a * a * power + s * s * k2);
-  };
-  const double a1 = schedule->alpha(1.0), ae = schedule->alpha(t_eps);
-  const auto mapped =
-      ae * mean + ortho_irfft2(std_at(t_eps) / std_at(1.0) * ortho_rfft2(x1 - a1 * mean), h, w);
-  const auto expected = tweedie_from_score(*schedule, score, mapped, t_eps);
-  return (x0 - expected).abs().max().item<double>();
+// The Euler trajectory plus the final Tweedie step must land on the exact map's image of x_1.
+TEST(SampleEuler, GaussianPriorFollowsTheExactLinearFlowMap) {
+  const auto check = check_flow_map(sample_euler, 2000);
+  EXPECT_LT(check.error, 0.02 * check.scale)
+      << "max error " << check.error << " of " << check.scale;
+  // The map really moved the noise: the result is far from the start.
+  EXPECT_GT(check.moved, 0.5);
 }
 
 // Higher-order and exponential integrators are what few-step sampling needs: at 20 steps both
 // beat the paper's Euler step on the exact flow map, and every method converges with more steps.
 TEST(Samplers, HeunAndExponentialBeatEulerAtFewSteps) {
-  const double euler = flow_map_error(sample_euler, 20);
-  const double heun = flow_map_error(sample_heun, 20);
-  const double exponential = flow_map_error(sample_exponential, 20);
+  const double euler = check_flow_map(sample_euler, 20).error;
+  const double heun = check_flow_map(sample_heun, 20).error;
+  const double exponential = check_flow_map(sample_exponential, 20).error;
   std::cout << "20-step max error: euler " << euler << ", heun " << heun << ", exponential "
             << exponential << "\n";
   EXPECT_LT(heun, 0.5 * euler);
   EXPECT_LT(exponential, 0.5 * euler);
-  EXPECT_LT(flow_map_error(sample_heun, 200), 0.1 * heun);
-  EXPECT_LT(flow_map_error(sample_exponential, 200), 0.2 * exponential);
+  EXPECT_LT(check_flow_map(sample_heun, 200).error, 0.1 * heun);
+  EXPECT_LT(check_flow_map(sample_exponential, 200).error, 0.2 * exponential);
 }
 
 // Radially averaged power spectrum of mean-removed images [N, 1, H, W] in 4 frequency bands,
