@@ -189,8 +189,10 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set) 
       // the prior itself.
       Config prior_config = config_;
       if (!config_.eval.checkpoint.empty()) {
-        const Checkpoint c = load_checkpoint(config_.eval.checkpoint);
-        prior_config = parse_config(c.config_yaml, config_.eval.checkpoint + " (embedded config)");
+        // Only the embedded config is needed: the summary leaves the weights on disk.
+        const auto summary = inspect_checkpoint(config_.eval.checkpoint);
+        prior_config =
+            parse_config(summary.config_yaml, config_.eval.checkpoint + " (embedded config)");
       }
       prior_config.model.image_channels = set.image_shape()[0];
       prior_config.model.image_size = set.image_shape()[1];
