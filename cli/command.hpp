@@ -38,5 +38,6 @@ Command add_bench_command(CLI::App& root, const GlobalOptions& global);
 Command add_info_command(CLI::App& root, const GlobalOptions& global);
 Command add_import_command(CLI::App& root, const GlobalOptions& global);
 Command add_predict_command(CLI::App& root, const GlobalOptions& global);
+Command add_export_command(CLI::App& root, const GlobalOptions& global);
 
 }  // namespace wsd::cli

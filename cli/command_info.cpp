@@ -2,6 +2,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/command.hpp"
@@ -37,17 +38,56 @@ void print_build_info() {
             << "  cpu threads     " << torch::get_num_threads() << "\n";
 }
 
+std::string noise_detail(const NoiseConfig& noise) {
+  if (noise.family != NoiseFamily::kGrf) return "";
+  std::ostringstream out;
+  out << ", kernel std " << noise.grf_sigma_min << "-" << noise.grf_sigma_max << " px ("
+      << noise.grf_sampling << ")";
+  return out.str();
+}
+
+std::string list_of(const std::vector<int>& values) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
+  out << "]";
+  return out.str();
+}
+
 // The few settings a user checks first, read from the checkpoint's resolved config.
 void print_config_summary(const std::string& yaml) {
   const Config cfg = parse_config(yaml, "checkpoint config");
   std::cout << "  data            " << cfg.data.reader << " " << cfg.data.path << " ("
             << cfg.data.image_size << "x" << cfg.data.image_size << "x" << cfg.data.channels
             << ")\n"
-            << "  noise           " << cfg.noise.family << "\n"
+            << "  noise           " << cfg.noise.family << noise_detail(cfg.noise) << "\n"
             << "  model           " << cfg.model.type << ", n_channels " << cfg.model.n_channels
-            << ", n_blocks " << cfg.model.n_blocks << "\n"
+            << ", ch_mults " << list_of(cfg.model.ch_mults) << ", n_blocks " << cfg.model.n_blocks
+            << ", " << cfg.model.parameterisation << ", " << cfg.model.schedule << "\n"
             << "  train           batch " << cfg.train.batch_size << ", lr " << cfg.train.lr << ", "
             << cfg.train.steps << " steps\n";
+}
+
+// The facts `wsdiff export` recorded about how a shipped prior was trained.
+void print_provenance(const std::string& json) {
+  const auto p = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!p.is_object()) {
+    std::cout << "  provenance      (unreadable)\n";
+    return;
+  }
+  std::cout << "  shipped weights " << p.value("weights", std::string("?")) << " of step "
+            << p.value("step", int64_t{0}) << "\n";
+  if (p.contains("final_val_loss")) {
+    std::cout << "  validation loss " << p["final_val_loss"].get<double>() << " (step "
+              << p.value("final_val_step", int64_t{0}) << ")\n";
+  }
+  if (p.contains("wall_time_s")) {
+    const double seconds = p["wall_time_s"].get<double>();
+    std::cout << "  training time   " << std::fixed << std::setprecision(1)
+              << (seconds >= 3600 ? seconds / 3600.0 : seconds / 60.0)
+              << (seconds >= 3600 ? " h" : " min") << std::defaultfloat << "\n";
+  }
+  std::cout << "  hardware        " << p.value("hardware", std::string("?")) << "\n";
 }
 
 void print_checkpoint_info(const std::string& path) {
@@ -67,6 +107,7 @@ void print_checkpoint_info(const std::string& path) {
             << "  step            " << s.state.step << " (epoch " << s.state.epoch << ", "
             << with_thousands(s.state.images_seen) << " images seen)\n";
   if (!s.config_yaml.empty()) print_config_summary(s.config_yaml);
+  if (!s.provenance_json.empty()) print_provenance(s.provenance_json);
 }
 
 }  // namespace

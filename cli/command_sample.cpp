@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -49,9 +50,13 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   std::vector<uint64_t> seeds;
   for (int64_t i = 0; i < o.n; ++i) seeds.push_back(first_seed + static_cast<uint64_t>(i));
   auto x = noise.sample_per_image(seeds, c, s, s, device);
-  const ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
+  ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
     return prior->whitened_score(xt, t);
   };
+  if (config.sampler.clamp_x0) {
+    spdlog::warn("sampler.clamp_x0: the Tweedie estimate is clamped to [-1, 1] at every step");
+    score = clamped_tweedie_score(prior->schedule(), score);
+  }
   const auto grid = uniform_time_grid(steps, config.model.t_eps);
   const auto start = std::chrono::steady_clock::now();
   const int64_t report = std::max<int64_t>(1, steps / 10);
@@ -93,9 +98,12 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
                   std::string(flow ? "flow_euler" : enum_name(config.sampler.method)));
     file.set_attr("/", "ema", static_cast<int64_t>(!o.raw_weights));
     file.set_attr("/", "prior", prior->describe());
+    file.set_attr("/", "clamp_x0", static_cast<int64_t>(config.sampler.clamp_x0));
   }
   const std::string png_path = (std::filesystem::path(o.out) / "samples.png").string();
-  write_image_grid(x, png_path);
+  ImageGridOptions layout;
+  layout.columns = std::min<int64_t>(o.n, 16);
+  write_image_grid(x.slice(0, 0, std::min<int64_t>(o.n, 256)), png_path, layout);
   spdlog::info("{} samples from {}, {} {} steps, {:.2f} s ({:.3f} s per image): {} and {}", o.n,
                prior->describe(), steps, flow ? "flow_euler" : enum_name(config.sampler.method),
                seconds, seconds / o.n, h5_path, png_path);

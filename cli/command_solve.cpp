@@ -45,7 +45,8 @@ int run_solve(const SolveOptions& o, const ConfigOptions& config_options) {
         spdlog::info("solved {}/{} ({:.1f} s, ETA {:.1f} s)", done, total, s,
                      s / done * (total - done));
       });
-  const Reconstruction r = reconstructor.run_checkpoint(o.checkpoint, EvalMethod::kWsPrior, set);
+  const Reconstruction r =
+      reconstructor.run_checkpoint(o.checkpoint, EvalMethod::kWsPrior, set, config.sampler);
 
   if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty()) {
     std::filesystem::create_directories(parent);

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
       wsd::cli::add_solve_command(app, global),  wsd::cli::add_eval_command(app, global),
       wsd::cli::add_bench_command(app, global),  wsd::cli::add_info_command(app, global),
       wsd::cli::add_import_command(app, global), wsd::cli::add_predict_command(app, global),
+      wsd::cli::add_export_command(app, global),
   };
 
   try {

@@ -47,7 +47,8 @@ wsd_torch_prefix() {
   "$WSD_VENV/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null
 }
 
-# wsd_build BUILD_DIR [extra cmake args...]: configure once, then build incrementally.
+# wsd_build BUILD_DIR [extra cmake args...]: configure once, then build incrementally; with
+# WSD_BUILD_TARGET set (e.g. wsdiff), only that target and what it needs.
 wsd_build() {
   local dir="$1"; shift
   local prefix; prefix="$(wsd_torch_prefix)"
@@ -58,7 +59,9 @@ wsd_build() {
       { cat "$dir.configure.log" >&2; return 1; }
   fi
   wsd_log "building $dir"
-  if ! cmake --build "$dir" --parallel "$(nproc)" >"$dir.build.log" 2>&1; then
+  local target=()
+  [ -n "${WSD_BUILD_TARGET:-}" ] && target=(--target "$WSD_BUILD_TARGET")
+  if ! cmake --build "$dir" --parallel "$(nproc)" "${target[@]}" >"$dir.build.log" 2>&1; then
     grep -v '^\[[0-9]*/[0-9]*\] ' "$dir.build.log" | tail -n 80 >&2
     wsd_log "build of $dir failed (full log: $dir.build.log)"
     return 1

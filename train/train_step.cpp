@@ -90,8 +90,9 @@ TrainStep::TrainStep(const Config& config, torch::Device device,
 }
 
 torch::Tensor TrainStep::forward(const torch::Tensor& x_t, const torch::Tensor& t) {
+  const auto scaled = process_.network_input(x_t, t).to(x_t.scalar_type());
   const auto input =
-      config_.train.channels_last ? x_t.contiguous(torch::MemoryFormat::ChannelsLast) : x_t;
+      config_.train.channels_last ? scaled.contiguous(torch::MemoryFormat::ChannelsLast) : scaled;
   CudaBf16Autocast autocast(bf16_);
   return network_->forward(input, t.to(torch::kFloat32));
 }

@@ -30,6 +30,7 @@
 #include "train/distributed/consistency_check.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/metrics_log.hpp"
+#include "train/run_directory_lock.hpp"
 #include "train/optimizer_state.hpp"
 #include "train/skip_monitor.hpp"
 #include "train/train_step.hpp"
@@ -79,17 +80,38 @@ std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir) 
   return found;
 }
 
-// The newest checkpoint of a run directory that loads cleanly ("auto" resume).
+// The checkpoint of a run directory with the highest step that loads cleanly ("auto" resume):
+// step files and last.h5 alike (step files may have been pruned or deleted). A run that would
+// start from scratch over an unreadable last.h5 is refused: it would overwrite the checkpoint
+// it could not read.
 std::string newest_valid_checkpoint(const fs::path& dir) {
+  std::vector<std::pair<int64_t, fs::path>> candidates;
+  const fs::path last = dir / "last.h5";
+  std::string last_error;
+  if (fs::exists(last)) {
+    try {
+      candidates.emplace_back(inspect_checkpoint(last.string()).state.step, last);
+    } catch (const std::exception& e) {
+      last_error = e.what();
+      spdlog::warn("skipping unreadable checkpoint {}: {}", last.string(), e.what());
+    }
+  }
   for (const auto& [step, path] : step_checkpoints(dir)) {
+    if (!candidates.empty() && step <= candidates.front().first) break;
     try {
       inspect_checkpoint(path.string());
-      return path.string();
+      candidates.insert(candidates.begin(), {step, path});
+      break;
     } catch (const std::exception& e) {
       spdlog::warn("skipping unreadable checkpoint {}: {}", path.string(), e.what());
     }
   }
-  return {};
+  if (candidates.empty() && !last_error.empty()) {
+    throw InputError("--resume auto: " + last.string() + " cannot be read (" + last_error +
+                     ") and no other checkpoint can; refusing to start over it: move it away, "
+                     "or pass --resume with a checkpoint");
+  }
+  return candidates.empty() ? std::string() : candidates.front().second.string();
 }
 
 StateDict ema_state_dict(const Ema& ema, const torch::nn::Module& module) {
@@ -143,6 +165,7 @@ class TrainingRun {
         open_dataset(config_.data, config_.data.split),
         LoaderOptions::for_training(config_, env_.rank, env_.world_size, device_));
     if (env_.rank == 0) {
+      lock_ = std::make_unique<RunDirectoryLock>(out_dir_);
       fs::create_directories(out_dir_ / "checkpoints");
       fs::create_directories(out_dir_ / "samples");
       metrics_ = MetricsLog((out_dir_ / "metrics.jsonl").string());
@@ -364,7 +387,7 @@ class TrainingRun {
     x = sample_euler(schedule, score, x, grid);
     x = tweedie_from_score(schedule, score, x, grid.back());
     const auto path = out_dir_ / "samples" / ("step_" + std::to_string(step_) + ".png");
-    write_image_grid(x, path.string(), 4);
+    write_image_grid(x, path.string(), ImageGridOptions{4});
     spdlog::info("step {} | samples written to {}", step_, path.string());
   }
 
@@ -416,6 +439,7 @@ class TrainingRun {
   Config config_;
   DistEnv env_;
   fs::path out_dir_;
+  std::unique_ptr<RunDirectoryLock> lock_;  // rank 0 owns the run directory
   torch::Device device_;
   std::shared_ptr<Communicator> communicator_;
   TrainStep step_runner_;

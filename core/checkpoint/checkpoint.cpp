@@ -135,6 +135,8 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
     file.set_attr("/", "wsdiff_version", std::string(kVersion));
     file.set_attr("/", "created", utc_now());
     file.set_attr("/", "config", checkpoint.config_yaml);
+    if (!checkpoint.provenance_json.empty())
+      file.set_attr("/", "provenance", checkpoint.provenance_json);
 
     write_state_dict(file, "/model", checkpoint.model);
     file.set_attr("/model", "type", checkpoint.model_info.type);
@@ -180,6 +182,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     checkpoint.ema = read_state_dict(file, "/ema");
     checkpoint.optimizer = read_state_dict(file, "/optimizer");
     checkpoint.state = read_train_state(file, /*with_rng=*/true);
+    if (file.has_attr("/", "provenance"))
+      checkpoint.provenance_json = file.attr_string("/", "provenance");
     return checkpoint;
   });
 }
@@ -200,6 +204,8 @@ CheckpointSummary inspect_checkpoint(const std::string& path) {
     summary.state = read_train_state(file, /*with_rng=*/false);
     summary.has_ema = file.exists("/ema");
     summary.has_optimizer = file.exists("/optimizer");
+    if (file.has_attr("/", "provenance"))
+      summary.provenance_json = file.attr_string("/", "provenance");
     // Reading every tensor also proves the file is intact, which is what `info` is asked for.
     std::set<std::string> dtypes;
     for (const auto& [name, tensor] : read_state_dict(file, "/model")) {

@@ -36,6 +36,9 @@ struct Checkpoint {
   StateDict ema;
   StateDict optimizer;  // keys "<parameter>/<slot>", e.g. "conv.weight/exp_avg"
   TrainState state;
+  // How a shipped prior was made (a JSON object written by `wsdiff export`: validation loss,
+  // wall time, hardware...); empty for training checkpoints. Optional: files without it load.
+  std::string provenance_json;
 };
 
 inline constexpr const char* kCheckpointFormat = "wsdiff-checkpoint";
@@ -60,6 +63,7 @@ struct CheckpointSummary {
   size_t model_tensors = 0;
   bool has_ema = false;
   bool has_optimizer = false;
+  std::string provenance_json;
 };
 
 // Reads metadata and shapes without loading tensors into memory.

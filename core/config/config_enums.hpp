@@ -26,7 +26,7 @@ enum class NoiseNormalisation { kUnitVariance, kKernelSum };
 
 enum class ModelType { kDdpmUnet, kUnet, kGaussian };
 enum class ProcessType { kDiffusion, kFlow };
-enum class Parameterisation { kNoise, kWs };
+enum class Parameterisation { kNoise, kWs, kEdm };
 enum class NoiseSchedule { kVp, kCosine };
 
 enum class OptimizerType { kAdam, kAdamW };
@@ -149,8 +149,10 @@ struct EnumTraits<ProcessType> {
 
 template <>
 struct EnumTraits<Parameterisation> {
-  static constexpr std::array<EnumEntry<Parameterisation>, 2> kValues{
-      {{Parameterisation::kNoise, "noise"}, {Parameterisation::kWs, "ws"}}};
+  static constexpr std::array<EnumEntry<Parameterisation>, 3> kValues{
+      {{Parameterisation::kNoise, "noise"},
+       {Parameterisation::kWs, "ws"},
+       {Parameterisation::kEdm, "edm"}}};
 };
 
 template <>

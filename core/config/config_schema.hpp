@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cmath>
+
 // The one table per config struct. Each Schema<T>::fields() names every key exactly once with its
 // member, doc string and validation rule; visitors (parser, validator, writer, key lister,
 // equality) walk these tables, so no code elsewhere repeats per-field logic. Schema<T>::check()
@@ -122,7 +124,7 @@ struct Schema<ModelConfig> {
     v.field("type", &T::type, "ddpm_unet (authors' network), unet (small), gaussian (analytic)");
     v.field("process", &T::process, "diffusion (VP SDE) or flow (interpolant)");
     v.field("parameterisation", &T::parameterisation,
-            "network output: noise, or whitened score (ws)");
+            "network output: noise, whitened score (ws), or edm (preconditioned x0 estimate)");
     v.field("score_sign", &T::score_sign, "sign convention of the network output", one_of({-1, 1}));
     v.field("image_channels", &T::image_channels, "channels the network sees", one_of({1, 3}));
     v.field("image_size", &T::image_size, "side length the network sees (px)", at_least(8));
@@ -139,6 +141,8 @@ struct Schema<ModelConfig> {
     v.field("beta_max", &T::beta_max, "VP schedule beta at t = 1", above(0));
     v.field("t_eps", &T::t_eps, "smallest diffusion time; the score is singular at t = 0",
             between(exclusive(0), inclusive(0.1)));
+    v.field("sigma_data", &T::sigma_data,
+            "per-pixel data std in [-1, 1] units (edm parameterisation's scalings)", above(0));
   }
   static void check(const T& c, const rules::CrossCheck& out) {
     if (c.is_attn.size() != c.ch_mults.size()) {
@@ -244,6 +248,8 @@ struct Schema<SamplerConfig> {
             "posterior samples per measurement; the reconstruction is their mean", above(0));
     v.field("seed", &T::seed, "seed for the initial noise and stochastic steps");
     v.field("use_ema", &T::use_ema, "sample with the EMA weights");
+    v.field("clamp_x0", &T::clamp_x0,
+            "safeguard: clamp the Tweedie estimate to [-1, 1] and recompute the score from it");
   }
   static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
 };
@@ -300,8 +306,29 @@ struct Schema<EvalConfig> {
     v.field("statistics_images", &T::statistics_images,
             "training images for the Gaussian prior's mean and power spectrum", above(0));
     v.field("save_png", &T::save_png, "write reconstructions as PNG");
+    v.field("lambda_grid", &T::lambda_grid,
+            "data weights a prior method chooses from on validation measurements of the training "
+            "split (never the test images); empty = sampler.lambda");
+    v.field("validation_images", &T::validation_images,
+            "training-split images that choose lambda from lambda_grid", above(0));
+    v.field("report_auto_lambda", &T::report_auto_lambda,
+            "with lambda_grid: also report each prior method with lambda auto");
+    v.field("ws_lambda", &T::ws_lambda,
+            "fixed data weight of ws_prior, ahead of lambda_grid and sampler.lambda (0 = unset)",
+            at_least(0));
+    v.field("conventional_lambda", &T::conventional_lambda,
+            "fixed data weight of conventional_prior (0 = unset)", at_least(0));
+    v.field("gaussian_lambda", &T::gaussian_lambda,
+            "fixed data weight of gaussian_prior (0 = unset)", at_least(0));
   }
-  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+  static void check(const T& c, const rules::CrossCheck& out) {
+    for (const double lambda : c.lambda_grid) {
+      if (!(lambda > 0.0) || !std::isfinite(lambda)) {
+        out.fail({"lambda_grid"}, "holds " + format_value(lambda) +
+                                      "; every candidate weight must be a positive number");
+      }
+    }
+  }
 };
 
 template <>

@@ -77,6 +77,9 @@ struct ModelConfig {
   double beta_min = 0.1;
   double beta_max = 20.0;
   double t_eps = 1e-3;
+  // Per-pixel standard deviation of the data, used only by the `edm` parameterisation's
+  // input/skip/output scalings.
+  double sigma_data = 0.5;
 };
 
 // Section `train`: optimisation, precision and bookkeeping of a training run.
@@ -126,6 +129,9 @@ struct SamplerConfig {
   int samples = 1;
   std::uint64_t seed = 0;
   bool use_ema = true;
+  // Safeguard: clamp the prior's Tweedie estimate to [-1, 1] and recompute the whitened score
+  // from it at every evaluation. Off by default; results with it are reported separately.
+  bool clamp_x0 = false;
 };
 
 // Section `task`: the inverse problem (forward operator + measurement noise).
@@ -163,6 +169,17 @@ struct EvalConfig {
   // Gaussian-prior, Wiener and Tikhonov methods).
   std::int64_t statistics_images = 10000;
   bool save_png = true;
+  // Data weights to choose from per prior method, by mean PSNR on `validation_images`
+  // measurements simulated from the end of the training split; empty = sampler.lambda as given.
+  std::vector<double> lambda_grid;
+  int validation_images = 16;
+  // With a lambda_grid: also run each prior method with `lambda: auto` on the test images.
+  bool report_auto_lambda = false;
+  // > 0: the fixed data weight of that prior method (e.g. one a benchmark chose on validation
+  // images), ahead of lambda_grid and sampler.lambda; 0 = not set.
+  double ws_lambda = 0.0;
+  double conventional_lambda = 0.0;
+  double gaussian_lambda = 0.0;
 };
 
 // Section `run`: naming and logging of the run directory.

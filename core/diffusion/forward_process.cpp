@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -17,12 +18,31 @@ torch::Tensor at_least_float(const torch::Tensor& x) {
   return x.to(c10::promoteTypes(x.scalar_type(), torch::kFloat32));
 }
 
+// The edm scalings' shared quantities, float64 per sample: alpha, sigma and sqrt(D) with
+// D = sigma^2 + alpha^2 sigma_d^2 > 0 (a sum of squares: positive in floating point too).
+struct EdmScales {
+  torch::Tensor alpha, sigma, root_d;
+};
+
+EdmScales edm_scales(const DiffusionSchedule& schedule, const torch::Tensor& t, double sigma_d) {
+  EdmScales s{schedule.alpha(t), schedule.sigma(t), {}};
+  s.root_d = (s.sigma.square() + (s.alpha * sigma_d).square()).sqrt();
+  return s;
+}
+
 }  // namespace
 
 OutputKind ForwardProcessOptions::output_kind() const {
   if (process() == ProcessType::kFlow) return OutputKind::kVelocity;
-  return parameterisation() == Parameterisation::kWs ? OutputKind::kWhitenedScore
-                                                     : OutputKind::kNoise;
+  switch (parameterisation()) {
+    case Parameterisation::kWs:
+      return OutputKind::kWhitenedScore;
+    case Parameterisation::kNoise:
+      return OutputKind::kNoise;
+    case Parameterisation::kEdm:
+      return OutputKind::kPreconditionedX0;
+  }
+  throw std::logic_error("unreachable parameterisation");
 }
 
 torch::Tensor whitened_score_target(const DiffusionSchedule& schedule, const torch::Tensor& n,
@@ -48,6 +68,16 @@ ForwardProcess::ForwardProcess(std::shared_ptr<const DiffusionSchedule> schedule
   if (!(options_.t_eps() > 0.0 && options_.t_eps() < 1.0)) {
     throw InputError("t_eps must lie in (0, 1)");
   }
+  if (!(options_.sigma_data() > 0.0 && std::isfinite(options_.sigma_data()))) {
+    throw InputError("sigma_data must be a positive number");
+  }
+}
+
+torch::Tensor ForwardProcess::network_input(const torch::Tensor& x_t,
+                                            const torch::Tensor& t) const {
+  if (output_kind() != OutputKind::kPreconditionedX0) return x_t;
+  const auto s = edm_scales(*schedule_, t, options_.sigma_data());
+  return per_sample(1.0 / s.root_d, x_t) * x_t;
 }
 
 torch::Tensor ForwardProcess::sample_t(int64_t n, torch::Generator& gen,
@@ -75,6 +105,12 @@ torch::Tensor ForwardProcess::target(const torch::Tensor& x0, const torch::Tenso
       return sign * whitened_score_target(*schedule_, n, t);
     case OutputKind::kNoise:
       return sign * n;
+    case OutputKind::kPreconditionedX0: {
+      const double sd = options_.sigma_data();
+      const auto s = edm_scales(*schedule_, t, sd);
+      return sign * (per_sample(s.sigma / (sd * s.root_d), x0) * x0 -
+                     per_sample(s.alpha * sd / s.root_d, n) * n);
+    }
     case OutputKind::kVelocity:
       return sign * (n - x0);
   }
@@ -104,7 +140,7 @@ LossTerms ForwardProcess::loss(const torch::Tensor& output, const torch::Tensor&
   return terms;
 }
 
-torch::Tensor ForwardProcess::whitened_score(const torch::Tensor& output,
+torch::Tensor ForwardProcess::whitened_score(const torch::Tensor& output, const torch::Tensor& x_t,
                                              const torch::Tensor& t) const {
   const double sign = options_.score_sign();
   switch (output_kind()) {
@@ -112,6 +148,15 @@ torch::Tensor ForwardProcess::whitened_score(const torch::Tensor& output,
       return sign == 1.0 ? output : -output;
     case OutputKind::kNoise:
       return per_sample(-sign * schedule_->beta(t) / schedule_->sigma(t), output) * output;
+    case OutputKind::kPreconditionedX0: {
+      // alpha c_skip - 1 = -sigma^2 / D exactly, so (beta/sigma^2)(alpha x_0 - x_t) is
+      // beta (-x_t / D + alpha sigma_d F / (sigma sqrt(D))), with no difference of large terms.
+      const double sd = options_.sigma_data();
+      const auto s = edm_scales(*schedule_, t, sd);
+      const auto beta = schedule_->beta(t);
+      return per_sample(-beta / s.root_d.square(), x_t) * x_t +
+             per_sample(sign * beta * s.alpha * sd / (s.sigma * s.root_d), output) * output;
+    }
     case OutputKind::kVelocity:
       break;
   }
@@ -125,7 +170,13 @@ torch::Tensor ForwardProcess::x0_estimate(const torch::Tensor& output, const tor
     const double sign = options_.score_sign();
     return x_t - per_sample(sign * as_double(t), output) * output;
   }
-  return tweedie_x0(*schedule_, x_t, whitened_score(output, t), t);
+  if (output_kind() == OutputKind::kPreconditionedX0) {
+    const double sd = options_.sigma_data();
+    const auto s = edm_scales(*schedule_, t, sd);
+    return per_sample(s.alpha * sd * sd / s.root_d.square(), x_t) * x_t +
+           per_sample(options_.score_sign() * s.sigma * sd / s.root_d, output) * output;
+  }
+  return tweedie_x0(*schedule_, x_t, whitened_score(output, x_t, t), t);
 }
 
 }  // namespace wsd

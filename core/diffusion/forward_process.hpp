@@ -9,9 +9,19 @@
 // - diffusion (VP): x_t = alpha_t x_0 + sigma_t n. The whitened score is
 //   s_W = G G^T grad log p_t = beta_t K K^T grad log p_t, whose denoising target is
 //   -(beta_t / sigma_t) n. Parameterisations: `ws` (the network outputs s_W; per-sample loss
-//   weight beta_t^2, the authors' intent) and `noise` (the network outputs n; weight 1).
+//   weight beta_t^2, the authors' intent), `noise` (the network outputs n; weight 1) and `edm`
+//   (EDM-style preconditioning, Karras et al. 2022, in VP variables: see below).
 // - flow (rectified flow / flow matching): x_t = (1 - t) x_0 + t n; the network outputs the
 //   velocity v = n - x_0 (weight 1), and x_0 = x_t - t v.
+//
+// The `edm` parameterisation: with the per-pixel data std sigma_d and D = sigma^2 + alpha^2
+// sigma_d^2 (the per-pixel variance of x_t), the network sees c_in x_t with c_in = 1/sqrt(D)
+// and its output F gives
+//   x_0 = c_skip x_t + c_out F,  c_skip = alpha sigma_d^2 / D,  c_out = sigma sigma_d / sqrt(D).
+// Its target is F* = (sigma x_0 - alpha sigma_d^2 n) / (sigma_d sqrt(D)) (unit variance at every t,
+// weight 1). At high noise x_0 is c_out F, bounded by the output's scale, instead of
+// (x_t - sigma n)/alpha, which multiplies every error of n by sigma/alpha (up to ~150); at low
+// noise it tends to the noise parameterisation. Unit-variance structured noise keeps D exact.
 
 #include <torch/arg.h>
 #include <torch/types.h>
@@ -26,7 +36,7 @@ namespace wsd {
 
 // What the network's output means: the model config's process + parameterisation, with the
 // velocity parameterisation being the flow process (its `parameterisation` is then ignored).
-enum class OutputKind { kWhitenedScore, kNoise, kVelocity };
+enum class OutputKind { kWhitenedScore, kNoise, kPreconditionedX0, kVelocity };
 
 struct ForwardProcessOptions {
   OutputKind output_kind() const;
@@ -38,6 +48,8 @@ struct ForwardProcessOptions {
   TORCH_ARG(int, score_sign) = 1;
   // Training times are drawn uniformly in [t_eps, 1].
   TORCH_ARG(double, t_eps) = 1e-3;
+  // Data std per pixel for the edm scalings (unused by the other parameterisations).
+  TORCH_ARG(double, sigma_data) = 0.5;
 };
 
 // Per-sample weighted MSE: per_sample[i] = weight_i * mean over pixels of (output - target)^2
@@ -72,11 +84,15 @@ class ForwardProcess {
   torch::Tensor perturb(const torch::Tensor& x0, const torch::Tensor& n,
                         const torch::Tensor& t) const;
 
-  // What the network output regresses onto: -(beta/sigma) n (ws), n (noise), n - x_0 (velocity).
+  // What the network sees for x_t: c_in x_t for edm, x_t itself otherwise.
+  torch::Tensor network_input(const torch::Tensor& x_t, const torch::Tensor& t) const;
+
+  // What the network output regresses onto: -(beta/sigma) n (ws), n (noise), F* (edm),
+  // n - x_0 (velocity).
   torch::Tensor target(const torch::Tensor& x0, const torch::Tensor& n,
                        const torch::Tensor& t) const;
 
-  // Per-sample loss weights, float64 [N]: beta_t^2 (ws), 1 (noise, velocity).
+  // Per-sample loss weights, float64 [N]: beta_t^2 (ws), 1 (noise, edm, velocity).
   torch::Tensor loss_weight(const torch::Tensor& t) const;
 
   // Weighted MSE of `output` against `target` (both [N, ...]); float32 at least, so bf16 network
@@ -84,10 +100,12 @@ class ForwardProcess {
   LossTerms loss(const torch::Tensor& output, const torch::Tensor& target,
                  const torch::Tensor& t) const;
 
-  // THE conversion of a network output to the whitened score s_W (diffusion only):
-  // ws: sign * output; noise: -(beta/sigma) sign * output. Throws for the flow process, whose
-  // score is not a VP whitened score (use x0_estimate).
-  torch::Tensor whitened_score(const torch::Tensor& output, const torch::Tensor& t) const;
+  // THE conversion of a network output at x_t to the whitened score s_W (diffusion only):
+  // ws: sign * output; noise: -(beta/sigma) sign * output; edm: (beta/sigma^2)(alpha x_0 - x_t)
+  // in a form free of cancellation. Throws for the flow process, whose score is not a VP
+  // whitened score (use x0_estimate).
+  torch::Tensor whitened_score(const torch::Tensor& output, const torch::Tensor& x_t,
+                               const torch::Tensor& t) const;
 
   // E[x_0 | x_t] from a network output: Tweedie with whitened_score() for diffusion,
   // x_t - t * sign * v for flow.

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -24,7 +25,7 @@ double DiffusionSchedule::alpha(double t) const { return std::exp(-0.5 * integra
 
 // -expm1 keeps sigma accurate for small B, where 1 - alpha^2 would cancel.
 double DiffusionSchedule::sigma(double t) const {
-  return std::sqrt(-std::expm1(-integrated_beta(t)));
+  return std::sqrt(std::max(0.0, -std::expm1(-integrated_beta(t))));
 }
 
 torch::Tensor DiffusionSchedule::alpha(const torch::Tensor& t) const {
@@ -32,7 +33,7 @@ torch::Tensor DiffusionSchedule::alpha(const torch::Tensor& t) const {
 }
 
 torch::Tensor DiffusionSchedule::sigma(const torch::Tensor& t) const {
-  return torch::sqrt(-torch::expm1(-integrated_beta(t)));
+  return torch::sqrt((-torch::expm1(-integrated_beta(t))).clamp_min(0.0));
 }
 
 VpSchedule::VpSchedule(double beta_min, double beta_max)
@@ -61,7 +62,7 @@ torch::Tensor VpSchedule::integrated_beta(const torch::Tensor& t) const {
 CosineSchedule::CosineSchedule(double beta_clip, double offset)
     : beta_clip_(beta_clip), offset_(offset) {
   if (!(offset > 0.0)) throw InputError("cosine schedule offset must be > 0");
-  log_cos_phase0_ = std::log(std::cos(phase(0.0)));
+  tan_phase0_ = std::tan(phase(0.0));
   const double beta0 = kPi / (1.0 + offset_) * std::tan(phase(0.0));
   if (!(beta_clip > beta0)) {
     throw InputError("cosine schedule: beta clip " + std::to_string(beta_clip) +
@@ -70,7 +71,7 @@ CosineSchedule::CosineSchedule(double beta_clip, double offset)
   // beta(t_clip) = beta_clip  <=>  tan(phase) = beta_clip (1+s) / pi.
   const double phase_clip = std::atan(beta_clip * (1.0 + offset_) / kPi);
   t_clip_ = phase_clip * 2.0 * (1.0 + offset_) / kPi - offset_;
-  integrated_at_clip_ = -2.0 * (std::log(std::cos(phase_clip)) - log_cos_phase0_);
+  integrated_at_clip_ = integrated_unclipped(t_clip_);
 }
 
 double CosineSchedule::phase(double t) const { return 0.5 * kPi * (t + offset_) / (1.0 + offset_); }
@@ -82,7 +83,18 @@ double CosineSchedule::beta(double t) const {
 
 double CosineSchedule::integrated_beta(double t) const {
   if (t >= t_clip_) return integrated_at_clip_ + beta_clip_ * (t - t_clip_);
-  return -2.0 * (std::log(std::cos(phase(t))) - log_cos_phase0_);
+  return integrated_unclipped(t);
+}
+
+// B(t) = -2 log(cos(phase(t)) / cos(phase(0))) >= 0. With d = phase(t) - phase(0) the ratio is
+// 1 - 2 sin^2(d/2) - tan(phase(0)) sin(d), so B = -2 log1p(-(2 sin^2(d/2) + tan(phase(0)) sin d)):
+// for t >= 0 the argument of log1p is a sum of non-negative terms, negated, and B cannot come
+// out below zero however libm and ATen's vectorised functions round (a difference of two
+// separately rounded logarithms did, making sigma = sqrt(1 - exp(-B)) NaN near t = 0).
+double CosineSchedule::integrated_unclipped(double t) const {
+  const double d = 0.5 * kPi * std::max(t, 0.0) / (1.0 + offset_);
+  const double half = std::sin(0.5 * d);
+  return std::max(0.0, -2.0 * std::log1p(-(2.0 * half * half + tan_phase0_ * std::sin(d))));
 }
 
 // Both branches are evaluated by torch::where, so the unclipped one sees t clamped below t_clip
@@ -94,10 +106,13 @@ torch::Tensor CosineSchedule::beta(const torch::Tensor& t) const {
   return torch::where(td >= t_clip_, torch::full_like(td, beta_clip_), raw);
 }
 
+// The same stable form as integrated_unclipped, vectorised.
 torch::Tensor CosineSchedule::integrated_beta(const torch::Tensor& t) const {
   const auto td = as_double(t);
-  const auto phase_t = 0.5 * kPi * (td.clamp_max(t_clip_) + offset_) / (1.0 + offset_);
-  const auto raw = -2.0 * (torch::log(torch::cos(phase_t)) - log_cos_phase0_);
+  const auto d = 0.5 * kPi * td.clamp(0.0, t_clip_) / (1.0 + offset_);
+  const auto raw =
+      (-2.0 * torch::log1p(-(2.0 * torch::sin(0.5 * d).square() + tan_phase0_ * torch::sin(d))))
+          .clamp_min(0.0);
   const auto clipped = integrated_at_clip_ + beta_clip_ * (td - t_clip_);
   return torch::where(td >= t_clip_, clipped, raw);
 }

@@ -76,11 +76,12 @@ class CosineSchedule final : public DiffusionSchedule {
 
  private:
   double phase(double t) const;  // pi/2 (t+s)/(1+s)
+  double integrated_unclipped(double t) const;  // B(t) of the unclipped beta
 
   double beta_clip_;
   double offset_;
   double t_clip_;
-  double log_cos_phase0_;
+  double tan_phase0_;
   double integrated_at_clip_;
 };
 

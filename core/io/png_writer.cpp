@@ -1,7 +1,10 @@
 #include "core/io/png_writer.hpp"
 
+#include "core/io/bitmap_font.hpp"
+
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,13 +14,13 @@
 
 namespace wsd {
 
-torch::Tensor make_image_grid(const torch::Tensor& images, int64_t columns) {
+torch::Tensor make_image_grid(const torch::Tensor& images, int64_t columns, double separator) {
   TORCH_CHECK(images.dim() == 4, "image grid: expected [N, C, H, W], got ", images.sizes());
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   TORCH_CHECK(n > 0 && (c == 1 || c == 3), "image grid: need N > 0 and 1 or 3 channels");
   const int64_t cols = columns > 0 ? columns : static_cast<int64_t>(std::ceil(std::sqrt(n)));
   const int64_t rows = (n + cols - 1) / cols;
-  auto grid = torch::full({c, rows * (h + 1) + 1, cols * (w + 1) + 1}, -1.0f);
+  auto grid = torch::full({c, rows * (h + 1) + 1, cols * (w + 1) + 1}, separator, torch::kFloat32);
   const auto src = images.detach().to(torch::kCPU, torch::kFloat32).clamp(-1.0, 1.0);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t top = 1 + (i / cols) * (h + 1), left = 1 + (i % cols) * (w + 1);
@@ -26,8 +29,42 @@ torch::Tensor make_image_grid(const torch::Tensor& images, int64_t columns) {
   return grid;
 }
 
-void write_image_grid(const torch::Tensor& images, const std::string& path, int64_t columns) {
-  const auto grid = make_image_grid(images, columns);
+torch::Tensor render_image_grid(const torch::Tensor& images, const ImageGridOptions& options) {
+  TORCH_CHECK(images.dim() == 4, "image grid: expected [N, C, H, W], got ", images.sizes());
+  const int64_t tile = std::max(images.size(2), images.size(3));
+  const int64_t scale =
+      options.scale > 0 ? options.scale
+                        : std::max<int64_t>(1, (ImageGridOptions::kReadableTile + tile - 1) / tile);
+  auto scaled = images.detach().to(torch::kCPU, torch::kFloat32);
+  if (scale > 1) scaled = scaled.repeat_interleave(scale, 2).repeat_interleave(scale, 3);
+  auto grid = make_image_grid(scaled, options.columns, /*separator=*/0.0);
+  if (options.column_labels.empty()) return grid;
+
+  // A header band above the grid: each label starts at its column, in the largest text size
+  // (2 or 1) at which every label fits its column.
+  const int64_t width = scaled.size(3);
+  size_t longest = 0;
+  for (const auto& label : options.column_labels) longest = std::max(longest, label.size());
+  const int64_t text_scale =
+      static_cast<int64_t>(longest) * (kGlyphWidth + 1) * 2 <= width - 2 ? 2 : 1;
+  const int64_t band = (kGlyphHeight + 4) * text_scale;
+  auto header = torch::full({grid.size(0), band, grid.size(2)}, -1.0f);
+  for (size_t i = 0; i < options.column_labels.size(); ++i) {
+    const int64_t left = 1 + static_cast<int64_t>(i) * (width + 1) + text_scale;
+    if (left >= header.size(2)) break;
+    auto mask = render_text(options.column_labels[i], text_scale);
+    const int64_t w = std::min({mask.size(1), width - text_scale, header.size(2) - left});
+    if (w <= 0) continue;
+    mask = mask.narrow(1, 0, w);
+    auto region = header.narrow(1, 2 * text_scale, mask.size(0)).narrow(2, left, w);
+    region.copy_(torch::where(mask > 0, torch::ones_like(mask), region[0]).expand_as(region));
+  }
+  return torch::cat({header, grid}, 1);
+}
+
+void write_image_grid(const torch::Tensor& images, const std::string& path,
+                      const ImageGridOptions& options) {
+  const auto grid = render_image_grid(images, options);
   const auto bytes = ((grid + 1.0) * 127.5)
                          .round()
                          .clamp(0, 255)

@@ -3,14 +3,31 @@
 #include <torch/types.h>
 
 #include <string>
+#include <vector>
 
 namespace wsd {
 
-// Writes a batch [N, C, H, W] of images in [-1, 1] (C = 1 or 3) as one PNG grid with a
-// one-pixel separator; `columns` = 0 picks a near-square layout. Values are clamped.
-void write_image_grid(const torch::Tensor& images, const std::string& path, int64_t columns = 0);
+struct ImageGridOptions {
+  int64_t columns = 0;  // 0 = a near-square layout
+  // Nearest-neighbour magnification of every tile; 0 = the smallest that makes tiles at least
+  // kReadableTile px, so 32x32 images are not thumbnails.
+  int64_t scale = 0;
+  std::vector<std::string> column_labels;  // drawn above the columns when given
+  static constexpr int64_t kReadableTile = 96;
+};
 
-// Arranges the batch as a grid image [C, rows*(H+1)+1, cols*(W+1)+1] in [-1, 1] (separator -1).
-torch::Tensor make_image_grid(const torch::Tensor& images, int64_t columns = 0);
+// Writes a batch [N, C, H, W] of images in [-1, 1] (C = 1 or 3) as one PNG grid with mid-grey
+// one-pixel separators (visible against dark backgrounds) and optional column labels. Values
+// are clamped.
+void write_image_grid(const torch::Tensor& images, const std::string& path,
+                      const ImageGridOptions& options = {});
+
+// The picture write_image_grid writes, [C, H', W'] in [-1, 1].
+torch::Tensor render_image_grid(const torch::Tensor& images, const ImageGridOptions& options);
+
+// Arranges the batch as a grid image [C, rows*(H+1)+1, cols*(W+1)+1] in [-1, 1], tiles
+// separated by one-pixel lines of value `separator`.
+torch::Tensor make_image_grid(const torch::Tensor& images, int64_t columns = 0,
+                              double separator = -1.0);
 
 }  // namespace wsd

@@ -12,11 +12,12 @@ ScoreModel::ScoreModel(DdpmUNet network, ForwardProcess process)
 
 torch::Tensor ScoreModel::output(const torch::Tensor& x_t, const torch::Tensor& t) {
   // The network takes t in the input's floating dtype; bookkeeping stays in float64 outside.
-  return network_->forward(x_t, t.to(x_t.device(), torch::kFloat32));
+  const auto input = process_.network_input(x_t, t.to(x_t.device())).to(x_t.scalar_type());
+  return network_->forward(input, t.to(x_t.device(), torch::kFloat32));
 }
 
 torch::Tensor ScoreModel::whitened_score(const torch::Tensor& x_t, const torch::Tensor& t) {
-  return process_.whitened_score(output(x_t, t), t.to(x_t.device()));
+  return process_.whitened_score(output(x_t, t), x_t, t.to(x_t.device()));
 }
 
 torch::Tensor ScoreModel::x0_estimate(const torch::Tensor& x_t, const torch::Tensor& t) {
@@ -24,9 +25,11 @@ torch::Tensor ScoreModel::x0_estimate(const torch::Tensor& x_t, const torch::Ten
 }
 
 std::string ScoreModel::describe() const {
-  const char* kind = process_.output_kind() == OutputKind::kVelocity ? "velocity"
-                     : process_.output_kind() == OutputKind::kNoise  ? "noise"
-                                                                     : "ws";
+  const OutputKind k = process_.output_kind();
+  const char* kind = k == OutputKind::kVelocity           ? "velocity"
+                     : k == OutputKind::kNoise            ? "noise"
+                     : k == OutputKind::kPreconditionedX0 ? "edm"
+                                                          : "ws";
   return std::string("ddpm_unet (") + kind + ", sign " +
          (process_.options().score_sign() < 0 ? "-1" : "+1") + ")";
 }
@@ -52,7 +55,8 @@ ForwardProcess make_forward_process(const ModelConfig& config) {
   options.process(config.process)
       .parameterisation(config.parameterisation)
       .score_sign(config.score_sign)
-      .t_eps(config.t_eps);
+      .t_eps(config.t_eps)
+      .sigma_data(config.sigma_data);
   return ForwardProcess(make_schedule(config.schedule, config.beta_min, config.beta_max), options);
 }
 
@@ -82,6 +86,14 @@ ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& sou
     config.model.score_sign = static_cast<int>(info.score_sign);
   DdpmUNet network = make_network(config.model);
   const StateDict& weights = use_ema && !checkpoint.ema.empty() ? checkpoint.ema : checkpoint.model;
+  // NaN or Inf weights would turn every output into NaN without any error downstream.
+  for (const auto& [name, tensor] : weights) {
+    if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>()) {
+      throw InputError("'" + source + "': weight '" + name + "' (" +
+                       (&weights == &checkpoint.ema ? "ema" : "model") +
+                       ") holds NaN or Inf values; the checkpoint cannot be used");
+    }
+  }
   load_state_dict(*network, weights, source);
   network->to(device);
   network->eval();

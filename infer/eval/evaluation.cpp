@@ -5,8 +5,11 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <optional>
 
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
@@ -24,11 +27,95 @@ using nlohmann::json;
 
 constexpr int64_t kFigureRows = 8;
 
+// Two-sided 97.5% quantile of Student's t with `dof` degrees of freedom (the normal's 1.96
+// beyond the table): a 95% confidence interval of a mean of few images is wider than +-1.96 SE.
+double t_quantile_975(int64_t dof) {
+  static constexpr double kTable[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                      2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                      2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                      2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+  if (dof < 1) return std::nan("");
+  if (dof <= 30) return kTable[dof - 1];
+  if (dof <= 60) return 2.000 + (2.042 - 2.000) * (60.0 - dof) / 30.0;
+  if (dof <= 120) return 1.980 + (2.000 - 1.980) * (120.0 - dof) / 60.0;
+  return 1.960;
+}
+
+// Mean, population std, the 95% confidence interval of the mean and the per-image values.
 json summary(const torch::Tensor& values) {
   const auto v = values.to(torch::kFloat64).contiguous();
   std::vector<double> per_image(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
-  const double std = v.numel() > 1 ? v.std(/*unbiased=*/false).item<double>() : 0.0;
-  return {{"mean", v.mean().item<double>()}, {"std", std}, {"per_image", per_image}};
+  const int64_t n = v.numel();
+  const double mean = v.mean().item<double>();
+  const double std = n > 1 ? v.std(/*unbiased=*/false).item<double>() : 0.0;
+  json out = {{"mean", mean}, {"std", std}, {"per_image", per_image}};
+  if (n > 1) {
+    const double half = t_quantile_975(n - 1) * v.std(/*unbiased=*/true).item<double>() /
+                        std::sqrt(static_cast<double>(n));
+    out["ci95"] = {mean - half, mean + half};
+  }
+  return out;
+}
+
+// Per-image differences a - b of two methods' metrics on the same measurements: the paired
+// comparison, whose interval is far tighter than the two methods' own intervals suggest.
+json paired_difference(const json& a, const json& b) {
+  json out = {{"methods", {a["method"], b["method"]}}};
+  for (const char* metric : {"psnr", "ssim"}) {
+    const auto va = a[metric]["per_image"].get<std::vector<double>>();
+    const auto vb = b[metric]["per_image"].get<std::vector<double>>();
+    auto diff = torch::tensor(va, torch::kFloat64) - torch::tensor(vb, torch::kFloat64);
+    json d = summary(diff);
+    d.erase("per_image");
+    out[metric] = d;
+  }
+  return out;
+}
+
+bool is_sampled(EvalMethod method) {
+  return method == EvalMethod::kWsPrior || method == EvalMethod::kConventionalPrior ||
+         method == EvalMethod::kGaussianPrior;
+}
+
+double fixed_lambda(const EvalConfig& eval, EvalMethod method) {
+  switch (method) {
+    case EvalMethod::kWsPrior:
+      return eval.ws_lambda;
+    case EvalMethod::kConventionalPrior:
+      return eval.conventional_lambda;
+    case EvalMethod::kGaussianPrior:
+      return eval.gaussian_lambda;
+    default:
+      return 0.0;
+  }
+}
+
+// The weight of eval.lambda_grid with the best mean PSNR on the validation measurements: chosen
+// per method without looking at the test images.
+json choose_lambda(Reconstructor& reconstructor, EvalMethod method,
+                   const MeasurementSet& validation, SamplerConfig sampler) {
+  json trials = json::array();
+  double best = -std::numeric_limits<double>::infinity(), chosen = 0.0;
+  for (const double lambda : validation.config.eval.lambda_grid) {
+    sampler.lambda = lambda;
+    const auto r = reconstructor.run(method, validation, sampler);
+    const double value = psnr(r.x_hat, validation.x_true).mean().item<double>();
+    spdlog::info("{}: lambda {:.3g} on {} validation images: PSNR {:.2f} dB",
+                 enum_name(method), lambda, validation.size(), value);
+    trials.push_back({{"lambda", lambda}, {"psnr", value}});
+    if (value > best) best = value, chosen = lambda;
+  }
+  return {{"chosen", chosen},
+          {"images", validation.size()},
+          {"split", "train (last images)"},
+          {"trials", trials}};
+}
+
+const json* find_method(const json& task, const std::string& name) {
+  for (const auto& m : task["methods"]) {
+    if (m["method"] == name) return &m;
+  }
+  return nullptr;
 }
 
 json scores(const torch::Tensor& x_hat, const torch::Tensor& truth) {
@@ -108,16 +195,15 @@ json run_evaluation(const EvalRequest& request) {
                                 [](const std::string& what, int64_t done, int64_t total) {
                                   spdlog::info("{}: {}/{} images", what, done, total);
                                 });
-    for (const EvalMethod method : config.eval.methods) {
-      const std::string name(enum_name(method));
-      spdlog::info("task {}: method {}", task.name, name);
-      const Reconstruction r = reconstructor.run(method, set);
+    std::optional<MeasurementSet> validation;
+    const auto record = [&](const std::string& name, const Reconstruction& r, json extra) {
       json m = scores(r.x_hat, set.x_true);
       m["method"] = name;
       m["steps"] = r.steps;
       m["seconds_per_image"] = r.seconds / static_cast<double>(set.size());
       m["prior"] = r.prior;
       m.update(lambda_json(r));
+      m.update(extra);
       spdlog::info("task {}: {} PSNR {:.2f} dB, SSIM {:.4f}, {:.2f} s per image", task.name, name,
                    m["psnr"]["mean"].get<double>(), m["ssim"]["mean"].get<double>(),
                    m["seconds_per_image"].get<double>());
@@ -126,7 +212,36 @@ json run_evaluation(const EvalRequest& request) {
       file.write_tensor("/x_hat", r.x_hat.contiguous());
       columns.push_back(r.x_hat);
       names.push_back(name);
+    };
+    for (const EvalMethod method : config.eval.methods) {
+      const std::string name(enum_name(method));
+      spdlog::info("task {}: method {}", task.name, name);
+      if (const double fixed = fixed_lambda(config.eval, method); fixed > 0.0) {
+        SamplerConfig sampler = config.sampler;
+        sampler.lambda = fixed;
+        record(name, reconstructor.run(method, set, sampler), {{"lambda_fixed", true}});
+        continue;
+      }
+      if (!is_sampled(method) || config.eval.lambda_grid.empty()) {
+        record(name, reconstructor.run(method, set), json::object());
+        continue;
+      }
+      if (!validation) {
+        validation = simulate_validation_measurements(config, config.eval.validation_images,
+                                                      request.device);
+      }
+      SamplerConfig sampler = config.sampler;
+      json choice = choose_lambda(reconstructor, method, *validation, sampler);
+      sampler.lambda = choice["chosen"].get<double>();
+      record(name, reconstructor.run(method, set, sampler), {{"lambda_validation", choice}});
+      if (config.eval.report_auto_lambda) {
+        sampler.lambda.reset();
+        record(name + "_auto_lambda", reconstructor.run(method, set, sampler), json::object());
+      }
     }
+    const json* ws = find_method(task_json, "ws_prior");
+    const json* conventional = find_method(task_json, "conventional_prior");
+    if (ws && conventional) task_json["paired"] = paired_difference(*ws, *conventional);
     if (config.eval.save_png) {
       const int64_t rows = std::min<int64_t>(kFigureRows, set.size());
       std::vector<torch::Tensor> cells;
@@ -135,7 +250,10 @@ json run_evaluation(const EvalRequest& request) {
           cells.push_back(column[i].slice(0, 0, shape[0] == 2 ? 1 : shape[0]));
       }
       const auto figure = (dir / "figure.png").string();
-      write_image_grid(torch::stack(cells), figure, static_cast<int64_t>(columns.size()));
+      ImageGridOptions grid;
+      grid.columns = static_cast<int64_t>(columns.size());
+      grid.column_labels = names;
+      write_image_grid(torch::stack(cells), figure, grid);
       task_json["figure"] = figure;
       task_json["figure_columns"] = names;
     }
@@ -146,6 +264,16 @@ json run_evaluation(const EvalRequest& request) {
   return results;
 }
 
+namespace {
+
+std::string interval(const json& summary, const char* format) {
+  if (!summary.contains("ci95")) return "-";
+  return "[" + fmt::format(fmt::runtime(format), summary["ci95"][0].get<double>()) + ", " +
+         fmt::format(fmt::runtime(format), summary["ci95"][1].get<double>()) + "]";
+}
+
+}  // namespace
+
 std::string results_markdown(const json& results) {
   std::string out;
   for (const auto& task : results["tasks"]) {
@@ -153,22 +281,32 @@ std::string results_markdown(const json& results) {
            ", " + task["noise_family"].get<std::string>() + " noise, level " +
            fmt::format("{:g}", task["noise_level"].get<double>()) + ", " +
            std::to_string(task["n_images"].get<int64_t>()) + " images)\n\n";
-    out += "| method | PSNR (dB) | SSIM | lambda | steps | s / image |\n";
-    out += "|---|---|---|---|---|---|\n";
+    out += "| method | PSNR (dB) | 95% CI | SSIM | 95% CI | lambda | steps | s / image |\n";
+    out += "|---|---|---|---|---|---|---|---|\n";
     for (const auto& m : task["methods"]) {
       const auto value = [&](const char* key, const char* format) -> std::string {
         return m.contains(key) ? fmt::format(fmt::runtime(format), m[key].get<double>()) : "-";
       };
       std::string lambda = value("lambda", "{:.3g}");
       if (m.contains("lambda_auto")) lambda += " (auto)";
-      out += fmt::format("| {} | {:.2f} +- {:.2f} | {:.4f} +- {:.4f} | {} | {} | {} |\n",
+      if (m.contains("lambda_validation")) lambda += " (validation)";
+      out += fmt::format("| {} | {:.2f} +- {:.2f} | {} | {:.4f} +- {:.4f} | {} | {} | {} | {} |\n",
                          m["method"].get<std::string>(), m["psnr"]["mean"].get<double>(),
-                         m["psnr"]["std"].get<double>(), m["ssim"]["mean"].get<double>(),
-                         m["ssim"]["std"].get<double>(), lambda,
+                         m["psnr"]["std"].get<double>(), interval(m["psnr"], "{:.2f}"),
+                         m["ssim"]["mean"].get<double>(), m["ssim"]["std"].get<double>(),
+                         interval(m["ssim"], "{:.4f}"), lambda,
                          m.contains("steps") ? std::to_string(m["steps"].get<int64_t>()) : "-",
                          value("seconds_per_image", "{:.3f}"));
     }
     out += "\n";
+    if (task.contains("paired")) {
+      const auto& p = task["paired"];
+      out += fmt::format(
+          "Paired difference {} - {} over the same images: PSNR {:+.2f} dB {}, SSIM {:+.4f} {}\n\n",
+          p["methods"][0].get<std::string>(), p["methods"][1].get<std::string>(),
+          p["psnr"]["mean"].get<double>(), interval(p["psnr"], "{:+.2f}"),
+          p["ssim"]["mean"].get<double>(), interval(p["ssim"], "{:+.4f}"));
+    }
   }
   return out;
 }

@@ -37,34 +37,55 @@ std::vector<int64_t> task_image_shape(const Config& config) {
 
 std::vector<int64_t> MeasurementSet::image_shape() const { return task_image_shape(config); }
 
-MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device) {
+namespace {
+
+// Measurement seeds of validation sets start here, far from any test set's.
+constexpr int64_t kValidationSeedOffset = 1'000'000'000;
+
+MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device device,
+                             DataSplit split, bool from_end, int64_t seed_offset) {
   const auto shape = task_image_shape(config);
   DataConfig data = config.data;
   if (config.task.operator_name == OperatorType::kIdt) data.channels = 1;
-  const auto dataset = open_dataset(data, DataSplit::kTest);
+  const auto dataset = open_dataset(data, split);
   const bool absorption = config.task.operator_name == OperatorType::kIdt && config.task.absorption;
   const int64_t needed = absorption ? 2 * n : n;
   if (dataset->size() < needed) {
-    throw InputError("data: the test split has " + std::to_string(dataset->size()) +
-                     " images, the task needs " + std::to_string(needed));
+    throw InputError(std::string("data: the ") + (split == DataSplit::kTest ? "test" : "training") +
+                     " split has " + std::to_string(dataset->size()) + " images, the task needs " +
+                     std::to_string(needed));
   }
+  const int64_t first = from_end ? dataset->size() - needed : 0;
   std::vector<torch::Tensor> images;
   for (int64_t i = 0; i < n; ++i) {
-    auto image = evaluation_image(*dataset, data, i);
-    if (absorption) image = torch::cat({0.5 * evaluation_image(*dataset, data, n + i), image});
+    auto image = evaluation_image(*dataset, data, first + i);
+    if (absorption)
+      image = torch::cat({0.5 * evaluation_image(*dataset, data, first + n + i), image});
     images.push_back(image);
   }
   MeasurementSet set;
   set.config = config;
   set.x_true = torch::stack(images).to(torch::kFloat32);
   TORCH_CHECK(set.x_true.sizes().slice(1).vec() == shape, "unexpected image shape");
-  set.seeds = measurement_seeds(config.task.seed, 0, n);
+  set.seeds = measurement_seeds(config.task.seed, seed_offset, n);
   auto op = make_operator(config.task, shape);
   op->to(device);
   const auto noise = MeasurementNoise::from_config(config.task);
   torch::NoGradGuard no_grad;
   set.y = measure(*op, set.x_true.to(device), noise, set.seeds).to(torch::kCPU, torch::kFloat32);
   return set;
+}
+
+}  // namespace
+
+MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device) {
+  return simulate_from(config, n, device, DataSplit::kTest, /*from_end=*/false, 0);
+}
+
+MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
+                                                torch::Device device) {
+  return simulate_from(config, n, device, DataSplit::kTrain, /*from_end=*/true,
+                       kValidationSeedOffset);
 }
 
 void write_measurements(const MeasurementSet& set, const std::string& path) {

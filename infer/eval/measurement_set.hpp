@@ -39,6 +39,12 @@ std::vector<int64_t> task_image_shape(const Config& config);
 // are independent. Runs on `device`, returns CPU tensors.
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device);
 
+// Validation measurements for choosing sampler settings: the last n (or 2n for IDT with
+// absorption) images of the training split, with measurement seeds of their own, so nothing is
+// tuned on the test images or their noise.
+MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
+                                                torch::Device device);
+
 void write_measurements(const MeasurementSet& set, const std::string& path);
 // InputError naming the file for a missing file, a foreign HDF5 file or missing datasets.
 MeasurementSet read_measurements(const std::string& path);

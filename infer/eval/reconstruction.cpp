@@ -158,20 +158,28 @@ GaussianMeasurementModel measurement_model(const GaussianStatistics& statistics,
 }  // namespace
 
 Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod method,
-                                             const MeasurementSet& set) {
+                                             const MeasurementSet& set,
+                                             const SamplerConfig& sampler) {
+  Config config = config_;
+  config.sampler = sampler;
   const Checkpoint checkpoint = load_checkpoint(path);
   const Config prior_config = parse_config(checkpoint.config_yaml, path + " (embedded config)");
   torch::NoGradGuard no_grad;
-  auto prior = load_prior(checkpoint, path, config_.sampler.use_ema, device_);
+  auto prior = load_prior(checkpoint, path, sampler.use_ema, device_);
   const PriorUnderTest p{*prior,
                          StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
                          prior_config.model.t_eps};
-  auto out = solve_with_prior(p, config_, set, device_, progress_, std::string(enum_name(method)));
+  auto out = solve_with_prior(p, config, set, device_, progress_, std::string(enum_name(method)));
   out.method = method;
   return out;
 }
 
 Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set) {
+  return run(method, set, config_.sampler);
+}
+
+Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set,
+                                  const SamplerConfig& sampler) {
   switch (method) {
     case EvalMethod::kWsPrior:
     case EvalMethod::kConventionalPrior: {
@@ -182,7 +190,7 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set) 
                          " is empty: method " + std::string(enum_name(method)) +
                          " needs a prior checkpoint");
       }
-      return run_checkpoint(path, method, set);
+      return run_checkpoint(path, method, set, sampler);
     }
     case EvalMethod::kGaussianPrior: {
       // The same structured noise as the WS prior when one is given, so the comparison isolates
@@ -200,7 +208,9 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set) 
       const PriorUnderTest p{
           prior, StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
           prior_config.model.t_eps};
-      auto out = solve_with_prior(p, config_, set, device_, progress_, "gaussian_prior");
+      Config config = config_;
+      config.sampler = sampler;
+      auto out = solve_with_prior(p, config, set, device_, progress_, "gaussian_prior");
       out.method = method;
       return out;
     }

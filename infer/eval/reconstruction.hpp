@@ -42,9 +42,11 @@ class Reconstructor {
   ~Reconstructor();
 
   Reconstruction run(EvalMethod method, const MeasurementSet& set);
+  // The same with other sampler settings (e.g. another lambda) than the config's.
+  Reconstruction run(EvalMethod method, const MeasurementSet& set, const SamplerConfig& sampler);
   // A diffusion prior from a checkpoint, by path.
   Reconstruction run_checkpoint(const std::string& checkpoint, EvalMethod method,
-                                const MeasurementSet& set);
+                                const MeasurementSet& set, const SamplerConfig& sampler);
 
   const GaussianStatistics& statistics();
 

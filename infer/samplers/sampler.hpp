@@ -56,6 +56,11 @@ torch::Tensor time_like(const torch::Tensor& x, double t);
 torch::Tensor tweedie_from_score(const DiffusionSchedule& schedule, const ScoreFn& score,
                                  const torch::Tensor& x, double t);
 
+// The sampler safeguard (sampler.clamp_x0): a score whose Tweedie estimate is clamped to
+// [-1, 1], s_W' = (beta/sigma^2) (alpha clamp(x_0) - x_t). It hides a prior's errors wherever
+// they push x_0 out of range, so samples made with it say little about the prior itself.
+ScoreFn clamped_tweedie_score(const DiffusionSchedule& schedule, ScoreFn score);
+
 // The paper's Euler step of the reverse probability-flow ODE dx/dt = -beta/2 x - s_W/2 on
 // each interval [t_{i+1}, t_i]: x <- (2 - sqrt(1 - beta dt)) x + s_W dt / 2.
 torch::Tensor sample_euler(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,

@@ -37,9 +37,10 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
   const auto& shape = problem.image_shape;
   const auto grid = uniform_time_grid(sampler.steps, t_eps);
   const SamplerFn sample = sampler_for(sampler.method);
-  const ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
+  ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
     return prior.whitened_score(x, t);
   };
+  if (sampler.clamp_x0) score = clamped_tweedie_score(prior.schedule(), score);
   std::vector<torch::Tensor> parts;
   const int64_t batch = std::max<int64_t>(1, sampler.batch_size);
   for (int64_t start = 0; start < n; start += batch) {

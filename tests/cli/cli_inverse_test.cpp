@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/io/h5_file.hpp"
@@ -140,6 +142,92 @@ TEST(CliInverse, BadInputsAreOneLineErrors) {
                         "eval.methods=[wiener]", "--set", "task.operator=downsample"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("Fourier-diagonal"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace wsd
+
+namespace wsd {
+namespace {
+
+// Mean +- t(0.975, n-1) s / sqrt(n), computed here from the per-image values.
+std::pair<double, double> expected_ci95(const std::vector<double>& v) {
+  static const double kT[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571};
+  const double n = static_cast<double>(v.size());
+  double mean = 0, ss = 0;
+  for (double x : v) mean += x / n;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  const double half = kT[v.size() - 1] * std::sqrt(ss / (n - 1)) / std::sqrt(n);
+  return {mean - half, mean + half};
+}
+
+// lambda is chosen per prior method on measurements of the training split, reported with
+// every trial; means carry 95% intervals; two priors get their paired difference.
+TEST(CliInverse, EvalChoosesLambdaOnValidationImagesAndReportsIntervals) {
+  const auto& f = fixture();
+  const fs::path out = temp("eval_lambda_out");
+  fs::remove_all(out);
+  const auto r = test::run_wsdiff({"eval",
+                                   "--config",
+                                   f.task.string(),
+                                   "--out",
+                                   out.string(),
+                                   "--set",
+                                   "eval.methods=[ws_prior,conventional_prior,wiener]",
+                                   "--set",
+                                   "eval.checkpoint=" + f.checkpoint.string(),
+                                   "--set",
+                                   "eval.conventional_checkpoint=" + f.checkpoint.string(),
+                                   "--set",
+                                   "eval.lambda_grid=[0.01,1,100]",
+                                   "--set",
+                                   "eval.validation_images=3",
+                                   "--set",
+                                   "eval.report_auto_lambda=true",
+                                   "--set",
+                                   "sampler.samples=1",
+                                   "--set",
+                                   "sampler.steps=20",
+                                   "--device",
+                                   "cpu",
+                                   "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto task = nlohmann::json::parse(r.out)["tasks"][0];
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& m : task["methods"]) by_name[m["method"]] = m;
+  ASSERT_TRUE(by_name.count("ws_prior_auto_lambda")) << task.dump();
+  ASSERT_TRUE(by_name.count("conventional_prior_auto_lambda")) << task.dump();
+  const auto& ws = by_name["ws_prior"];
+  const auto& choice = ws["lambda_validation"];
+  EXPECT_EQ(choice["images"], 3);
+  ASSERT_EQ(choice["trials"].size(), 3u);
+  double best = -1e9, best_lambda = 0;
+  for (const auto& t : choice["trials"]) {
+    if (t["psnr"].get<double>() > best) best = t["psnr"], best_lambda = t["lambda"];
+  }
+  EXPECT_EQ(choice["chosen"].get<double>(), best_lambda);
+  EXPECT_EQ(ws["lambda"].get<double>(), best_lambda);
+  // The three weights differ by decades: validation PSNR must tell them apart.
+  EXPECT_NE(choice["trials"][0]["psnr"], choice["trials"][2]["psnr"]);
+
+  for (const char* metric : {"psnr", "ssim"}) {
+    const auto [lo, hi] = expected_ci95(ws[metric]["per_image"].get<std::vector<double>>());
+    EXPECT_NEAR(ws[metric]["ci95"][0].get<double>(), lo, 1e-9) << metric;
+    EXPECT_NEAR(ws[metric]["ci95"][1].get<double>(), hi, 1e-9) << metric;
+  }
+  // The paired difference ws - conventional, from the per-image values.
+  const auto a = ws["psnr"]["per_image"].get<std::vector<double>>();
+  const auto b = by_name["conventional_prior"]["psnr"]["per_image"].get<std::vector<double>>();
+  std::vector<double> diff;
+  for (size_t i = 0; i < a.size(); ++i) diff.push_back(a[i] - b[i]);
+  const auto [lo, hi] = expected_ci95(diff);
+  EXPECT_NEAR(task["paired"]["psnr"]["ci95"][0].get<double>(), lo, 1e-9);
+  EXPECT_NEAR(task["paired"]["psnr"]["ci95"][1].get<double>(), hi, 1e-9);
+  std::ifstream md(out / "results.md");
+  const std::string table((std::istreambuf_iterator<char>(md)), {});
+  EXPECT_NE(table.find("(validation)"), std::string::npos) << table;
+  EXPECT_NE(table.find("Paired difference ws_prior - conventional_prior"), std::string::npos)
+      << table;
 }
 
 }  // namespace

@@ -118,10 +118,10 @@ TEST(ForwardProcess, WsAndNoiseParameterisationsGiveTheSameScore) {
     const auto ws_output = ws.target(x0, noise, t);
     const auto noise_output = eps.target(x0, noise, t);
     EXPECT_LT(max_abs(noise_output - sign * noise), 1e-15);
-    EXPECT_LT(max_abs(ws.whitened_score(ws_output, t) - exact), 1e-10) << sign;
-    EXPECT_LT(max_abs(eps.whitened_score(noise_output, t) - exact), 1e-10) << sign;
-    // And so the same x0 estimate.
     const auto x_t = ws.perturb(x0, noise, t);
+    EXPECT_LT(max_abs(ws.whitened_score(ws_output, x_t, t) - exact), 1e-10) << sign;
+    EXPECT_LT(max_abs(eps.whitened_score(noise_output, x_t, t) - exact), 1e-10) << sign;
+    // And so the same x0 estimate.
     EXPECT_LT(max_abs(ws.x0_estimate(ws_output, x_t, t) - x0), 1e-10);
     EXPECT_LT(max_abs(eps.x0_estimate(noise_output, x_t, t) - x0), 1e-10);
   }
@@ -129,7 +129,60 @@ TEST(ForwardProcess, WsAndNoiseParameterisationsGiveTheSameScore) {
   const auto ws = diffusion(Parameterisation::kWs, 1);
   const auto flipped = diffusion(Parameterisation::kWs, -1);
   const auto output = ws.target(x0, noise, t);
-  EXPECT_LT(max_abs(flipped.whitened_score(output, t) + exact), 1e-10);
+  EXPECT_LT(max_abs(flipped.whitened_score(output, ws.perturb(x0, noise, t), t) + exact), 1e-10);
+}
+
+// The edm parameterisation against its closed forms: its target read back gives x0 and the exact
+// whitened score at every t (including t = 1, where sigma/alpha ~ 150, and t = 1e-3, where
+// sigma ~ 0.01), the target has unit variance for data of std sigma_d at every t, and the
+// network input c_in x_t has unit variance.
+TEST(ForwardProcess, EdmParameterisationIsExactAndUnitVariance) {
+  auto gen = make_generator(6);
+  const auto t = torch::tensor({1e-3, 0.01, 0.1, 0.3, 0.5, 0.8, 1.0}, torch::kFloat64);
+  const int64_t n = t.size(0);
+  const auto schedule = make_schedule("vp");
+  const auto x0 = torch::rand({n, 1, 8, 8}, gen, torch::kFloat64) * 2.0 - 1.0;
+  const auto noise = torch::randn({n, 1, 8, 8}, gen, torch::kFloat64);
+  const auto exact = whitened_score_target(*schedule, noise, t);
+  for (const int sign : {1, -1}) {
+    const ForwardProcess edm(schedule, ForwardProcessOptions()
+                                           .parameterisation(Parameterisation::kEdm)
+                                           .score_sign(sign)
+                                           .sigma_data(0.6));
+    EXPECT_EQ(edm.output_kind(), OutputKind::kPreconditionedX0);
+    const auto x_t = edm.perturb(x0, noise, t);
+    const auto output = edm.target(x0, noise, t);
+    EXPECT_LT(max_abs(edm.x0_estimate(output, x_t, t) - x0), 1e-12) << sign;
+    const auto relative =
+        (edm.whitened_score(output, x_t, t) - exact).abs().max() / exact.abs().max();
+    EXPECT_LT(relative.item<double>(), 1e-12) << sign;
+    // A wrong sign is visible.
+    EXPECT_GT(max_abs(edm.x0_estimate(-output, x_t, t) - x0), 0.1);
+  }
+  EXPECT_TRUE(torch::equal(
+      ForwardProcess(schedule, ForwardProcessOptions().parameterisation(Parameterisation::kEdm))
+          .loss_weight(t),
+      torch::ones({n}, torch::kFloat64)));
+
+  // Data with per-pixel std sigma_d: target and network input have unit variance at every t.
+  // 20000 samples per time: the std of a sample variance is sqrt(2/20000) = 0.01; 5 of them.
+  const double sigma_d = 0.6;
+  const ForwardProcess edm(
+      schedule,
+      ForwardProcessOptions().parameterisation(Parameterisation::kEdm).sigma_data(sigma_d));
+  for (const double time : {1e-3, 0.2, 0.6, 1.0}) {
+    const int64_t m = 20000;
+    const auto tm = torch::full({m}, time, torch::kFloat64);
+    const auto data = torch::randn({m, 1, 1, 1}, gen, torch::kFloat64) * sigma_d;
+    const auto e = torch::randn({m, 1, 1, 1}, gen, torch::kFloat64);
+    EXPECT_NEAR(edm.target(data, e, tm).var().item<double>(), 1.0, 0.05) << time;
+    EXPECT_NEAR(edm.network_input(edm.perturb(data, e, tm), tm).var().item<double>(), 1.0, 0.05)
+        << time;
+  }
+  // The other parameterisations see x_t unscaled.
+  const auto ws = diffusion(Parameterisation::kWs);
+  EXPECT_TRUE(torch::equal(ws.network_input(x0, t), x0));
+  EXPECT_THROW(ForwardProcess(schedule, ForwardProcessOptions().sigma_data(0.0)), InputError);
 }
 
 TEST(ForwardProcess, VelocityParameterisationIsExact) {
@@ -148,7 +201,7 @@ TEST(ForwardProcess, VelocityParameterisationIsExact) {
   EXPECT_LT(max_abs(v - (noise - x0)), 1e-15);
   EXPECT_LT(max_abs(flow.x0_estimate(v, x_t, t) - x0), 1e-12);
   EXPECT_TRUE(torch::equal(flow.loss_weight(t), torch::ones({n}, torch::kFloat64)));
-  EXPECT_THROW(flow.whitened_score(v, t), std::logic_error);
+  EXPECT_THROW(flow.whitened_score(v, x_t, t), std::logic_error);
 }
 
 // Per-sample weights: with W = N = 2 the published broadcasting (a [N] weight against the last

@@ -144,7 +144,7 @@ TEST(PriorModel, LoaderDispatchesNetworksToScoreModel) {
   const h5::File ref = h5::File::open_read(test::reference_fixture());
   const auto x = ref.read_tensor("/input/x").to(torch::kFloat32);
   const auto t = ref.read_tensor("/input/t").to(torch::kFloat64);
-  const auto expected = network->process().whitened_score(network->output(x, t), t);
+  const auto expected = network->process().whitened_score(network->output(x, t), x, t);
   EXPECT_TRUE(torch::allclose(prior->whitened_score(x, t), expected));
 
   checkpoint.model_info.type = "unet";

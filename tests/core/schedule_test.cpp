@@ -55,6 +55,36 @@ TEST(Schedule, AlphaSquaredPlusSigmaSquaredIsOne) {
   }
 }
 
+// B(t) >= 0 in exact arithmetic, so alpha <= 1 and sigma real: both must hold in floating point
+// at the boundary t -> 0, on the scalar and the vectorised path alike, whatever the rounding of
+// the CPU's vectorised log and cos (the path must not rely on bit equality between the two).
+TEST(Schedule, NearZeroTimesKeepAlphaAtMostOneAndSigmaReal) {
+  const std::vector<double> tiny = {0.0, 1e-300, 1e-30, 1e-17, 1e-12, 1e-9, 1e-6, 1e-3};
+  const auto t = torch::tensor(tiny, torch::kFloat64);
+  for (const auto& schedule : {make_schedule("vp"), make_schedule("cosine", 0.1, 20.0),
+                               make_schedule("cosine", 0.1, 100.0)}) {
+    const auto b = schedule->integrated_beta(t);
+    const auto sigma = schedule->sigma(t);
+    EXPECT_TRUE(torch::isfinite(sigma).all().item<bool>()) << schedule->name();
+    EXPECT_GE(b.min().item<double>(), 0.0) << schedule->name();
+    EXPECT_LE(schedule->alpha(t).max().item<double>(), 1.0) << schedule->name();
+    EXPECT_EQ(schedule->sigma(0.0), 0.0) << schedule->name();
+    for (size_t i = 0; i < tiny.size(); ++i) {
+      const double scalar = schedule->integrated_beta(tiny[i]);
+      EXPECT_GE(scalar, 0.0) << schedule->name() << " t=" << tiny[i];
+      EXPECT_TRUE(std::isfinite(schedule->sigma(tiny[i]))) << schedule->name();
+      // For small t, B = beta(0) t (1 + O(beta'(0) t / beta(0))); the relative second-order
+      // term stays below 1e-6 for t <= 1e-9 on these schedules (beta'(0)/beta(0) <= 200).
+      if (tiny[i] > 0.0 && tiny[i] <= 1e-9) {
+        const double expected = schedule->beta(0.0) * tiny[i];
+        EXPECT_NEAR(scalar / expected, 1.0, 1e-6) << schedule->name() << " t=" << tiny[i];
+        EXPECT_NEAR(b[static_cast<int64_t>(i)].item<double>() / expected, 1.0, 1e-6)
+            << schedule->name() << " t=" << tiny[i];
+      }
+    }
+  }
+}
+
 TEST(Schedule, BetaIsMinusTwiceLogAlphaDerivative) {
   const CosineSchedule cosine(20.0);
   const VpSchedule vp;

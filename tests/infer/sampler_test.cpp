@@ -10,6 +10,7 @@
 #include <iostream>
 #include <tuple>
 
+#include "core/diffusion/forward_process.hpp"
 #include "core/diffusion/gaussian_prior.hpp"
 #include "core/diffusion/schedule.hpp"
 #include "core/noise/structured_noise.hpp"
@@ -173,6 +174,30 @@ TEST(TimeGrid, UniformFromOneToEps) {
   EXPECT_DOUBLE_EQ(grid.front(), 1.0);
   EXPECT_DOUBLE_EQ(grid[2], 0.6);
   EXPECT_DOUBLE_EQ(grid.back(), 0.2);
+}
+
+// The clamp safeguard: a score whose Tweedie estimate is out of [-1, 1] is replaced by the score
+// of the clamped estimate; an in-range estimate passes unchanged.
+TEST(Sampler, ClampedTweedieScoreClampsOnlyOutOfRangeEstimates) {
+  const auto schedule = make_schedule("vp", 0.1, 20.0);
+  auto gen = at::detail::createCPUGenerator(11);
+  const auto x = torch::randn({3, 1, 4, 4}, gen, torch::kFloat64);
+  for (const double t : {1e-3, 0.3, 0.9}) {
+    const auto tt = torch::full({3}, t, torch::kFloat64);
+    const double alpha = schedule->alpha(t), sigma = schedule->sigma(t), beta = schedule->beta(t);
+    // A prior whose posterior mean is the constant m everywhere.
+    const auto constant_prior = [&](double m) -> ScoreFn {
+      return [=](const torch::Tensor& xt, const torch::Tensor&) {
+        return beta / (sigma * sigma) * (alpha * m - xt);
+      };
+    };
+    const auto wild = clamped_tweedie_score(*schedule, constant_prior(5.0));
+    const auto x0 = tweedie_x0(*schedule, x, wild(x, tt), tt);
+    EXPECT_LT((x0 - 1.0).abs().max().item<double>(), 1e-9) << t;
+    const auto tame_raw = constant_prior(0.3)(x, tt);
+    const auto tame = clamped_tweedie_score(*schedule, constant_prior(0.3))(x, tt);
+    EXPECT_LT(((tame - tame_raw).abs().max() / tame_raw.abs().max()).item<double>(), 1e-12) << t;
+  }
 }
 
 }  // namespace

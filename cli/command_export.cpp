@@ -1,0 +1,151 @@
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "cli/command.hpp"
+#include "core/checkpoint/checkpoint.hpp"
+#include "core/config/config_loader.hpp"
+#include "core/util/device.hpp"
+#include "core/util/errors.hpp"
+
+namespace wsd::cli {
+namespace {
+
+struct ExportOptions {
+  std::string checkpoint;
+  std::string out;
+  std::string metrics;
+  std::string hardware;
+};
+
+// What a run's metrics.jsonl says about it: the last validation loss and the wall time, summed
+// over the segments of a resumed run (each segment's `time_s` restarts at zero).
+struct RunHistory {
+  double final_val_loss = std::nan("");
+  int64_t final_val_step = 0;
+  double wall_time_s = 0.0;
+};
+
+RunHistory read_history(const std::string& path, int64_t up_to_step) {
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot read metrics file '" + path + "'");
+  RunHistory h;
+  double segment = 0.0, previous = -1.0;
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const std::exception& e) {
+      throw InputError(path + ":" + std::to_string(line_no) + ": not a JSON object (" + e.what() +
+                       ")");
+    }
+    const int64_t step = j.value("step", int64_t{0});
+    if (step > up_to_step) continue;
+    if (j.contains("val_loss") && j["val_loss"].is_number()) {
+      h.final_val_loss = j["val_loss"].get<double>();
+      h.final_val_step = step;
+    }
+    if (j.contains("time_s") && j["time_s"].is_number()) {
+      const double t = j["time_s"].get<double>();
+      if (t < previous) {
+        h.wall_time_s += segment;
+        segment = 0.0;
+      }
+      segment = std::max(segment, t);
+      previous = t;
+    }
+  }
+  h.wall_time_s += segment;
+  return h;
+}
+
+std::string this_machine() {
+  if (cuda_usable()) return std::to_string(torch::cuda::device_count()) + " CUDA GPU(s)";
+  std::string model = "CPU";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return std::to_string(std::thread::hardware_concurrency()) + " cores, " + model;
+}
+
+// A shipped prior: the EMA weights as the model, no optimizer state or generator states, and
+// the facts of the model card in the file itself.
+int run_export(const ExportOptions& o) {
+  namespace fs = std::filesystem;
+  if (fs::exists(o.out) && fs::equivalent(o.out, o.checkpoint)) {
+    throw InputError("--out '" + o.out + "' is the input checkpoint; choose another path");
+  }
+  const Checkpoint source = load_checkpoint(o.checkpoint);
+  if (source.model_info.type == "gaussian") {
+    throw InputError("'" + o.checkpoint + "' holds a gaussian prior: it has no EMA to export");
+  }
+  parse_config(source.config_yaml, o.checkpoint + " (embedded config)");
+
+  Checkpoint shipped;
+  shipped.config_yaml = source.config_yaml;
+  shipped.model_info = source.model_info;
+  shipped.model = source.ema.empty() ? source.model : source.ema;
+  shipped.state.step = source.state.step;
+  shipped.state.epoch = source.state.epoch;
+  shipped.state.images_seen = source.state.images_seen;
+  for (const auto& [name, tensor] : shipped.model) {
+    if (!torch::isfinite(tensor).all().item<bool>()) {
+      throw InputError("'" + o.checkpoint + "': weight '" + name + "' is not finite");
+    }
+  }
+
+  nlohmann::json provenance = {{"weights", source.ema.empty() ? "model" : "ema"},
+                               {"step", source.state.step},
+                               {"images_seen", source.state.images_seen},
+                               {"hardware", o.hardware.empty() ? this_machine() : o.hardware}};
+  if (!o.metrics.empty()) {
+    const RunHistory h = read_history(o.metrics, source.state.step);
+    if (std::isfinite(h.final_val_loss)) {
+      provenance["final_val_loss"] = h.final_val_loss;
+      provenance["final_val_step"] = h.final_val_step;
+    }
+    provenance["wall_time_s"] = std::round(h.wall_time_s);
+  }
+  shipped.provenance_json = provenance.dump();
+  save_checkpoint(shipped, o.out);
+  spdlog::info("exported {} weights of step {} ({} images seen) -> {} ({:.1f} MB)",
+               provenance["weights"].get<std::string>(), source.state.step,
+               source.state.images_seen, o.out,
+               static_cast<double>(fs::file_size(o.out)) / (1024.0 * 1024.0));
+  return 0;
+}
+
+}  // namespace
+
+Command add_export_command(CLI::App& root, const GlobalOptions&) {
+  auto* app = root.add_subcommand(
+      "export",
+      "Write a training checkpoint's EMA weights as a prior to ship (no optimizer state)");
+  auto o = std::make_shared<ExportOptions>();
+  app->add_option("--checkpoint", o->checkpoint, "training checkpoint (.h5)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app->add_option("-o,--out", o->out, "prior to write (.h5)")->required();
+  app->add_option("--metrics", o->metrics,
+                  "the run's metrics.jsonl: records the final validation loss and wall time");
+  app->add_option("--hardware", o->hardware,
+                  "where the run trained (default: a description of this machine)");
+  return {app, [=]() { return run_export(*o); }};
+}
+
+}  // namespace wsd::cli

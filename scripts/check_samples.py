@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Independent check of unconditional samples against the Fashion-MNIST test set.
+
+    scripts/check_samples.py SAMPLES.h5 [--json OUT.json]
+
+Reads /samples [N, 1, 32, 32] written by `wsdiff sample`, and the test images from the Debian
+package dataset-fashion-mnist (28x28 padded with background to 32x32, in [-1, 1], as the
+`idx` reader with `fit: center` does). Reports:
+  - the share of pixels within [-1.2, 1.2] (criterion: >= 99.9%);
+  - the relative error of the mean image, ||mean_s - mean_t|| / ||mean_t|| (criterion: <= 10%);
+  - the radial power spectrum of the centred images in 8 bands of |f| (cycles/px, 0 to 0.5),
+    and the worst band's relative error (criterion: <= 10%).
+Exit status 0 when every criterion holds, 1 otherwise. This is a check from outside the product
+(numpy + h5py), not part of it.
+"""
+import argparse
+import gzip
+import json
+import sys
+
+import h5py
+import numpy as np
+
+TEST_IMAGES = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+BANDS = 8
+
+
+def test_set():
+    with gzip.open(TEST_IMAGES) as f:
+        raw = np.frombuffer(f.read()[16:], np.uint8).reshape(-1, 28, 28)
+    x = np.full((raw.shape[0], 32, 32), -1.0)
+    x[:, 2:30, 2:30] = raw / 127.5 - 1.0
+    return x
+
+
+def radial_spectrum(images):
+    """Mean power per band of |f| of the images minus their mean image."""
+    centred = images - images.mean(axis=0, keepdims=True)
+    power = (np.abs(np.fft.fft2(centred, norm="ortho")) ** 2).mean(axis=0)
+    f = np.fft.fftfreq(images.shape[-1])
+    radius = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
+    band = np.minimum((radius / 0.5 * BANDS).astype(int), BANDS - 1)
+    return np.array([power[band == b].mean() for b in range(BANDS)])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("samples")
+    parser.add_argument("--json", help="write the figures as JSON here")
+    args = parser.parse_args()
+    with h5py.File(args.samples, "r") as f:
+        samples = np.asarray(f["/samples"], dtype=np.float64)
+    if samples.ndim != 4 or samples.shape[1] != 1:
+        sys.exit(f"{args.samples}: expected /samples [N, 1, H, W], got {samples.shape}")
+    samples = samples[:, 0]
+    truth = test_set()
+    in_range = float((np.abs(samples) <= 1.2).mean())
+    mean_error = float(np.linalg.norm(samples.mean(0) - truth.mean(0)) / np.linalg.norm(truth.mean(0)))
+    ps, pt = radial_spectrum(samples), radial_spectrum(truth)
+    band_errors = np.abs(ps / pt - 1.0)
+    report = {
+        "samples": int(samples.shape[0]),
+        "share_in_range_1.2": in_range,
+        "max_abs_pixel": float(np.abs(samples).max()),
+        "mean_image_relative_error": mean_error,
+        "spectrum_band_relative_error": [float(e) for e in band_errors],
+        "spectrum_worst_band_error": float(band_errors.max()),
+        "passes": bool(in_range >= 0.999 and mean_error <= 0.1 and band_errors.max() <= 0.1),
+    }
+    print(f"samples                    {report['samples']}")
+    print(f"pixels within [-1.2, 1.2]  {100 * in_range:.3f}%  (max |x| {report['max_abs_pixel']:.2f})")
+    print(f"mean image rel. error      {100 * mean_error:.1f}%")
+    print("spectrum rel. error/band   " + " ".join(f"{100 * e:.0f}%" for e in band_errors))
+    print(f"passes                     {report['passes']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0 if report["passes"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Trains the shipped Fashion-MNIST priors (models/README.md): the WS prior (GRF noise) and the
+# conventional prior (white noise), from configs/prior_fashion_mnist_{ws,conventional}.yaml,
+# side by side, each on half of the CPU cores (or on the GPU when there is one).
+#
+#   ./scripts/train-priors.sh [--steps N]   train (default: the configs' train.steps), resuming
+#   ./scripts/train-priors.sh carry         copy each run's last.h5 and metrics.jsonl to
+#                                           models/in-progress/<name>/ (to go on elsewhere)
+#   ./scripts/train-priors.sh export        write each run's EMA weights to models/<name>.h5
+#                                           and their sha256 to models/SHA256SUMS
+#
+# Runs live in runs/priors/<name>/ (override with WSD_PRIORS_RUNS) and resume there
+# (--resume auto). A fresh run directory resumes from models/in-progress/<name>/last.h5 when that
+# exists, and its metrics.jsonl comes along, so the validation curve stays whole.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$WSD_ROOT"
+
+action=train
+steps=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    carry|export) action="$1"; shift ;;
+    --steps) steps="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) wsd_log "unknown argument '$1' (see --help)"; exit 2 ;;
+  esac
+done
+
+runs="${WSD_PRIORS_RUNS:-runs/priors}"
+names=(ws conventional)
+wsdiff=./build/cli/wsdiff
+
+wsd_setup
+WSD_BUILD_TARGET=wsdiff wsd_build build -DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON
+
+case "$action" in
+  carry)
+    for name in "${names[@]}"; do
+      run="$runs/fashion_mnist_$name"
+      dest="models/in-progress/fashion_mnist_$name"
+      mkdir -p "$dest"
+      cp "$run/checkpoints/last.h5" "$dest/last.h5"
+      cp "$run/metrics.jsonl" "$dest/metrics.jsonl"
+      wsd_log "carried $run (step $("$wsdiff" info "$dest/last.h5" | sed -n 's/^  step *\([0-9]*\).*/\1/p')) -> $dest"
+    done
+    exit 0 ;;
+  export)
+    for name in "${names[@]}"; do
+      run="$runs/fashion_mnist_$name"
+      "$wsdiff" export --checkpoint "$run/checkpoints/last.h5" --metrics "$run/metrics.jsonl" \
+        --out "models/fashion_mnist_$name.h5"
+    done
+    (cd models && sha256sum fashion_mnist_*.h5 > SHA256SUMS)
+    wsd_log "exported: models/fashion_mnist_{ws,conventional}.h5, sha256 in models/SHA256SUMS"
+    exit 0 ;;
+esac
+
+threads=$(( $(nproc) / 2 )); [ "$threads" -ge 1 ] || threads=1
+pids=()
+for name in "${names[@]}"; do
+  out="$runs/fashion_mnist_$name"
+  carried="models/in-progress/fashion_mnist_$name"
+  resume=auto
+  if [ ! -d "$out/checkpoints" ] && [ -f "$carried/last.h5" ]; then
+    mkdir -p "$out"
+    cp "$carried/metrics.jsonl" "$out/" 2>/dev/null || true
+    resume="$carried/last.h5"
+  fi
+  args=(--config "configs/prior_fashion_mnist_$name.yaml" --out "$out" --resume "$resume")
+  [ -n "$steps" ] && args+=(--set "train.steps=$steps")
+  mkdir -p "$(dirname "$out")"
+  wsd_log "training the $name prior -> $out (progress: $out.log)"
+  OMP_NUM_THREADS=$threads "$wsdiff" train "${args[@]}" >"$out.log" 2>&1 &
+  pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+[ "$status" -eq 0 ] || { wsd_log "a training run failed: see $runs/*.log"; exit 1; }
+wsd_log "done: checkpoints in $runs/*/checkpoints; './scripts/train-priors.sh export' ships them"

@@ -1,0 +1,44 @@
+// A checkpoint whose weights hold NaN is refused with the tensor's name, before any sampling.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <limits>
+
+#include "core/checkpoint/checkpoint.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_data.hpp"
+
+namespace wsd {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CliBadCheckpoint, NonFiniteWeightsAreAnInputErrorNamingTheTensor) {
+  const fs::path dir = fs::path(::testing::TempDir());
+  const auto good = (dir / "finite.h5").string();
+  auto r = test::run_wsdiff({"import", "--from", test::reference_fixture(), "--out", good});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Checkpoint c = load_checkpoint(good);
+  ASSERT_FALSE(c.model.empty());
+  auto& [name, tensor] = c.model[c.model.size() / 2];
+  tensor = tensor.clone();
+  tensor.view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
+  const auto bad = (dir / "nan_weight.h5").string();
+  save_checkpoint(c, bad);
+
+  const auto out = dir / "nan_samples";
+  r = test::run_wsdiff({"sample", "--checkpoint", bad, "--n", "1", "--steps", "2", "--raw-weights",
+                        "--out", out.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("weight '" + name + "'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("NaN or Inf"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out / "samples.h5"));
+  // The same file with finite weights samples.
+  r = test::run_wsdiff({"sample", "--checkpoint", good, "--n", "1", "--steps", "2", "--raw-weights",
+                        "--out", (dir / "finite_samples").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace wsd

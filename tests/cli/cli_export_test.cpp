@@ -1,0 +1,135 @@
+// export: a training checkpoint becomes a prior to ship (EMA weights only, the model card's
+// facts inside), which info describes and sample uses.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/checkpoint/checkpoint.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/synthetic_idx.hpp"
+
+namespace wsd {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp(const std::string& name) { return fs::path(::testing::TempDir()) / name; }
+
+// A three-step edm run on synthetic 8x8 images, validated every step.
+fs::path train_tiny_run() {
+  const fs::path data = temp("export_data");
+  fs::create_directories(data);
+  test::write_blob_idx_images(data / "train-images-idx3-ubyte", 32, 8, 1);
+  test::write_blob_idx_images(data / "t10k-images-idx3-ubyte", 8, 8, 2);
+  const fs::path run = temp("export_run");
+  fs::remove_all(run);
+  const auto r = test::run_wsdiff({"train",
+                                   "--out",
+                                   run.string(),
+                                   "--set",
+                                   "data.path=" + data.string(),
+                                   "--set",
+                                   "data.image_size=8",
+                                   "--set",
+                                   "model.image_size=8",
+                                   "--set",
+                                   "model.parameterisation=edm",
+                                   "--set",
+                                   "model.ch_mults=[1]",
+                                   "--set",
+                                   "model.is_attn=[false]",
+                                   "--set",
+                                   "model.n_blocks=1",
+                                   "--set",
+                                   "train.steps=3",
+                                   "--set",
+                                   "train.batch_size=8",
+                                   "--set",
+                                   "train.device=cpu",
+                                   "--set",
+                                   "train.sample_every=0",
+                                   "--set",
+                                   "train.validate_every=1",
+                                   "--set",
+                                   "train.log_every=1",
+                                   "--set",
+                                   "train.ema_decay=0.5"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return run;
+}
+
+TEST(CliExport, ShipsEmaWeightsWithTheCardFactsAndNothingElse) {
+  const fs::path run = train_tiny_run();
+  const auto source = (run / "checkpoints" / "last.h5").string();
+  const auto prior = temp("exported_prior.h5").string();
+  auto r = test::run_wsdiff({"export", "--checkpoint", source, "--out", prior, "--metrics",
+                             (run / "metrics.jsonl").string(), "--hardware", "test machine"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const Checkpoint trained = load_checkpoint(source);
+  const Checkpoint shipped = load_checkpoint(prior);
+  EXPECT_TRUE(shipped.ema.empty());
+  EXPECT_TRUE(shipped.optimizer.empty());
+  EXPECT_TRUE(shipped.state.rng_states.empty());
+  EXPECT_EQ(shipped.state.step, 3);
+  EXPECT_EQ(shipped.state.images_seen, 24);
+  EXPECT_EQ(shipped.model_info.parameterisation, "edm");
+  // The shipped model weights are the run's EMA weights, which differ from its raw weights.
+  ASSERT_EQ(shipped.model.size(), trained.ema.size());
+  bool any_differs_from_raw = false;
+  for (size_t i = 0; i < shipped.model.size(); ++i) {
+    EXPECT_EQ(shipped.model[i].first, trained.ema[i].first);
+    EXPECT_TRUE(torch::equal(shipped.model[i].second, trained.ema[i].second))
+        << shipped.model[i].first;
+    any_differs_from_raw |= !torch::equal(shipped.model[i].second, trained.model[i].second);
+  }
+  EXPECT_TRUE(any_differs_from_raw);
+
+  // The provenance holds the last validation loss of metrics.jsonl.
+  double last_val = 0;
+  std::ifstream metrics(run / "metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("val_loss")) last_val = j["val_loss"].get<double>();
+  }
+  const auto provenance = nlohmann::json::parse(shipped.provenance_json);
+  EXPECT_DOUBLE_EQ(provenance["final_val_loss"].get<double>(), last_val);
+  EXPECT_EQ(provenance["final_val_step"].get<int64_t>(), 3);
+  EXPECT_EQ(provenance["hardware"].get<std::string>(), "test machine");
+  EXPECT_EQ(provenance["weights"].get<std::string>(), "ema");
+
+  r = test::run_wsdiff({"info", prior});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("validation loss"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test machine"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("optimizer state no"), std::string::npos) << r.out;
+
+  // The shipped prior samples like any checkpoint.
+  const auto samples = temp("exported_samples");
+  r = test::run_wsdiff(
+      {"sample", "--checkpoint", prior, "--n", "2", "--steps", "3", "--out", samples.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(samples / "samples.png"));
+}
+
+TEST(CliExport, RefusesToOverwriteItsInputAndNamesBadMetrics) {
+  const fs::path run = train_tiny_run();
+  const auto source = (run / "checkpoints" / "last.h5").string();
+  auto r = test::run_wsdiff({"export", "--checkpoint", source, "--out", source});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is the input checkpoint"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(source));
+
+  const auto bad = temp("bad_metrics.jsonl");
+  std::ofstream(bad) << "{\"step\": 1, \"val_loss\": 0.5}\nnot json\n";
+  r = test::run_wsdiff({"export", "--checkpoint", source, "--out", temp("x.h5").string(),
+                        "--metrics", bad.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(bad.string() + ":2"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace wsd

@@ -1,0 +1,61 @@
+#include "core/io/png_writer.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/io/bitmap_font.hpp"
+
+namespace wsd {
+namespace {
+
+// The glyph of '1' as drawn in core/io/bitmap_font.cpp, row by row.
+TEST(BitmapFont, DrawsTheGlyphRowsAndScales) {
+  const auto one = render_text("1");
+  ASSERT_EQ(one.sizes(), (std::vector<int64_t>{kGlyphHeight, kGlyphWidth + 1}));
+  const std::vector<std::vector<float>> expected = {
+      {0, 0, 1, 0, 0, 0}, {0, 1, 1, 0, 0, 0}, {0, 0, 1, 0, 0, 0}, {0, 0, 1, 0, 0, 0},
+      {0, 0, 1, 0, 0, 0}, {0, 0, 1, 0, 0, 0}, {0, 1, 1, 1, 0, 0}};
+  for (int64_t r = 0; r < kGlyphHeight; ++r) {
+    for (int64_t c = 0; c <= kGlyphWidth; ++c) {
+      EXPECT_EQ(one[r][c].item<float>(), expected[r][c]) << r << "," << c;
+    }
+  }
+  const auto big = render_text("1", 3);
+  EXPECT_TRUE(torch::equal(big, one.repeat_interleave(3, 0).repeat_interleave(3, 1)));
+  // Upper case is drawn as lower case; unknown characters are blank.
+  EXPECT_TRUE(torch::equal(render_text("Ws"), render_text("ws")));
+  EXPECT_EQ(render_text("#").sum().item<float>(), 0.0f);
+  EXPECT_GT(render_text("ws_prior").sum().item<float>(), 0.0f);
+}
+
+TEST(ImageGrid, ScalesSmallTilesUpAndLabelsColumns) {
+  // Two 32x32 images in one row: auto scale 3 (96 px tiles), so the grid is 2*97+1 wide.
+  auto images = torch::full({2, 1, 32, 32}, 0.5f);
+  images[1].fill_(-0.5f);
+  const auto plain = render_image_grid(images, ImageGridOptions{2});
+  ASSERT_EQ(plain.sizes(), (std::vector<int64_t>{1, 98, 195}));
+  // Nearest-neighbour: every pixel of a tile keeps its image's value.
+  EXPECT_TRUE((plain[0].narrow(0, 1, 96).narrow(1, 1, 96) == 0.5f).all().item<bool>());
+  EXPECT_TRUE((plain[0].narrow(0, 1, 96).narrow(1, 98, 96) == -0.5f).all().item<bool>());
+  // Mid-grey separators, visible against the images' dark backgrounds.
+  EXPECT_TRUE((plain[0].select(1, 97) == 0.0f).all().item<bool>());
+  EXPECT_TRUE((plain[0].select(0, 0) == 0.0f).all().item<bool>());
+
+  ImageGridOptions labelled{2};
+  labelled.column_labels = {"truth", "ws_prior"};
+  const auto grid = render_image_grid(images, labelled);
+  const int64_t band = grid.size(1) - plain.size(1);
+  EXPECT_GT(band, kGlyphHeight);
+  // The images are unchanged below the band, and each column's header holds white text.
+  EXPECT_TRUE(torch::equal(grid.narrow(1, band, plain.size(1)), plain));
+  const auto header = grid[0].narrow(0, 0, band);
+  EXPECT_GT((header.narrow(1, 0, 97) == 1.0f).sum().item<int64_t>(), 10);
+  EXPECT_GT((header.narrow(1, 98, 97) == 1.0f).sum().item<int64_t>(), 10);
+  // An explicit scale wins.
+  ImageGridOptions one{2};
+  one.scale = 1;
+  EXPECT_EQ(render_image_grid(images, one).size(2), 2 * 33 + 1);
+}
+
+}  // namespace
+}  // namespace wsd
