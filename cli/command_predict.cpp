@@ -1,12 +1,16 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include "cli/command.hpp"
 #include "core/checkpoint/checkpoint.hpp"
+#include "core/config/config_loader.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/model/score_model.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
+#include "core/util/shape_text.hpp"
 
 namespace wsd::cli {
 namespace {
@@ -21,6 +25,10 @@ struct PredictOptions {
 
 // One network evaluation on stored inputs: the diagnostic that compares implementations.
 int run_predict(const PredictOptions& o) {
+  namespace fs = std::filesystem;
+  if (fs::exists(o.out) && fs::exists(o.input) && fs::equivalent(o.out, o.input)) {
+    throw InputError("--out '" + o.out + "' is the input file; writing it would destroy /x and /t");
+  }
   const Checkpoint checkpoint = load_checkpoint(o.checkpoint);
   torch::Tensor x, t;
   {
@@ -32,7 +40,25 @@ int run_predict(const PredictOptions& o) {
     t = in.read_tensor("/t").to(torch::kFloat64);
   }
   if (x.dim() != 4 || t.dim() != 1 || t.size(0) != x.size(0)) {
-    throw InputError("'" + o.input + "': expected /x [N, C, H, W] and /t [N]");
+    throw InputError("'" + o.input + "': expected /x [N, C, H, W] and /t [N], got /x " +
+                     shape_text(x.sizes()) + " and /t " + shape_text(t.sizes()));
+  }
+  if (!torch::isfinite(x).all().item<bool>()) {
+    throw InputError("'" + o.input + "': /x holds NaN or Inf values");
+  }
+  if (!torch::isfinite(t).all().item<bool>() || t.min().item<double>() < 0.0 ||
+      t.max().item<double>() > 1.0) {
+    throw InputError("'" + o.input + "': /t must lie in [0, 1], got values from " +
+                     std::to_string(t.min().item<double>()) + " to " +
+                     std::to_string(t.max().item<double>()));
+  }
+  const Config config = parse_config(checkpoint.config_yaml, o.checkpoint + " (embedded config)");
+  const std::vector<int64_t> expected = {config.model.image_channels, config.model.image_size,
+                                         config.model.image_size};
+  if (x.sizes().slice(1).vec() != expected) {
+    throw InputError("'" + o.input + "': /x is " + shape_text(x.sizes()) +
+                     ", but the network of '" + o.checkpoint + "' takes [N, " +
+                     shape_text(expected).substr(1));
   }
   const torch::Device device = resolve_device(o.device);
   torch::NoGradGuard no_grad;

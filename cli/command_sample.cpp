@@ -24,7 +24,7 @@ struct SampleOptions {
   std::string checkpoint;
   std::string out;
   int64_t n = 16;
-  int64_t steps = 0;             // 0 = sampler.steps of the checkpoint's config
+  std::optional<int64_t> steps;  // default: sampler.steps of the checkpoint's config
   std::optional<uint64_t> seed;  // default: sampler.seed
   std::string device = "auto";
   bool raw_weights = false;
@@ -43,13 +43,9 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   torch::NoGradGuard no_grad;
   const std::unique_ptr<Prior> prior = load_prior(checkpoint, o.checkpoint, !o.raw_weights, device);
   const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
-  const int64_t steps = o.steps > 0 ? o.steps : config.sampler.steps;
+  const int64_t steps = o.steps.value_or(config.sampler.steps);
   const int64_t c = config.model.image_channels, s = config.model.image_size;
 
-  // Image i starts from its own seed: results do not depend on --n or batch composition.
-  std::vector<uint64_t> seeds;
-  for (int64_t i = 0; i < o.n; ++i) seeds.push_back(first_seed + static_cast<uint64_t>(i));
-  auto x = noise.sample_per_image(seeds, c, s, s, device);
   ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
     return prior->whitened_score(xt, t);
   };
@@ -58,31 +54,47 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     score = clamped_tweedie_score(prior->schedule(), score);
   }
   const auto grid = uniform_time_grid(steps, config.model.t_eps);
-  const auto start = std::chrono::steady_clock::now();
-  const int64_t report = std::max<int64_t>(1, steps / 10);
-  const StepCallback progress = [&](int64_t step, int64_t total, const torch::Tensor&) {
-    if (step % report != 0 && step != total) return;
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("sampling step {}/{} ({:.1f} s, ETA {:.1f} s)", step, total, seconds,
-                 seconds / step * (total - step));
-  };
   const bool flow = config.model.process == ProcessType::kFlow;
-  if (flow) {
-    // A flow-matching network predicts the velocity; its ODE needs only the x_0 estimate.
-    const DenoiserFn denoise = [&](const torch::Tensor& xt, const torch::Tensor& t) {
-      return prior->x0_estimate(xt, t);
+  // sampler.batch_size images at a time, image i from its own seed: results depend neither on
+  // --n nor on the batch size, and memory stays bounded for thousands of samples.
+  const int64_t batch = std::max<int64_t>(1, config.sampler.batch_size);
+  const int64_t batches = (o.n + batch - 1) / batch;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<torch::Tensor> parts;
+  for (int64_t b = 0; b < batches; ++b) {
+    const int64_t first = b * batch, count = std::min(batch, o.n - first);
+    std::vector<uint64_t> seeds;
+    for (int64_t i = first; i < first + count; ++i)
+      seeds.push_back(first_seed + static_cast<uint64_t>(i));
+    auto x = noise.sample_per_image(seeds, c, s, s, device);
+    const int64_t report = std::max<int64_t>(1, steps / (batches > 1 ? 2 : 10));
+    const StepCallback progress = [&](int64_t step, int64_t total, const torch::Tensor&) {
+      if (step % report != 0 && step != total) return;
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double done =
+          static_cast<double>(b * total + step) / static_cast<double>(batches * total);
+      spdlog::info("sampling batch {}/{}, step {}/{} ({:.1f} s, ETA {:.1f} s)", b + 1, batches,
+                   step, total, seconds, seconds / done * (1.0 - done));
     };
-    x = sample_flow_euler(denoise, x, grid, progress);
-    x = prior->x0_estimate(x, time_like(x, grid.back())).to(torch::kCPU);
-  } else {
-    SamplerContext context;
-    context.callback = progress;
-    context.noise = &noise;
-    context.seeds = seeds;
-    x = sampler_for(config.sampler.method)(prior->schedule(), score, x, grid, context);
-    x = tweedie_from_score(prior->schedule(), score, x, grid.back()).to(torch::kCPU);
+    if (flow) {
+      // A flow-matching network predicts the velocity; its ODE needs only the x_0 estimate.
+      const DenoiserFn denoise = [&](const torch::Tensor& xt, const torch::Tensor& t) {
+        return prior->x0_estimate(xt, t);
+      };
+      x = sample_flow_euler(denoise, x, grid, progress);
+      x = prior->x0_estimate(x, time_like(x, grid.back()));
+    } else {
+      SamplerContext context;
+      context.callback = progress;
+      context.noise = &noise;
+      context.seeds = seeds;
+      x = sampler_for(config.sampler.method)(prior->schedule(), score, x, grid, context);
+      x = tweedie_from_score(prior->schedule(), score, x, grid.back());
+    }
+    parts.push_back(x.to(torch::kCPU));
   }
+  const auto x = torch::cat(parts);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -119,10 +131,12 @@ Command add_sample_command(CLI::App& root, const GlobalOptions&) {
   add_config_options(app, *config);
   app->add_option("--checkpoint", o->checkpoint, "checkpoint (.h5)")->required();
   app->add_option("-o,--out", o->out, "output directory (samples.h5, samples.png)")->required();
-  app->add_option("-n,--n", o->n, "number of samples")
-      ->check(CLI::PositiveNumber)
+  app->add_option("-n,--n", o->n, "number of samples (1 to 1,000,000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
       ->capture_default_str();
-  app->add_option("--steps", o->steps, "ODE steps (default: sampler.steps of the checkpoint)");
+  app->add_option("--steps", o->steps,
+                  "ODE steps, 1 to 100,000 (default: sampler.steps of the checkpoint)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   app->add_option("--seed", o->seed,
                   "seed of the first image; image i uses seed + i (default: sampler.seed)");
   app->add_option("--device", o->device, "auto, cpu or cuda")->capture_default_str();

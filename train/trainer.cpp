@@ -387,7 +387,9 @@ class TrainingRun {
     x = sample_euler(schedule, score, x, grid);
     x = tweedie_from_score(schedule, score, x, grid.back());
     const auto path = out_dir_ / "samples" / ("step_" + std::to_string(step_) + ".png");
-    write_image_grid(x, path.string(), ImageGridOptions{4});
+    ImageGridOptions layout;
+    layout.columns = 4;
+    write_image_grid(x, path.string(), layout);
     spdlog::info("step {} | samples written to {}", step_, path.string());
   }
 

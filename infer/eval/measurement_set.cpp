@@ -9,6 +9,7 @@
 #include "core/config/config_writer.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/util/errors.hpp"
+#include "core/util/shape_text.hpp"
 #include "data/dataset_factory.hpp"
 #include "operators/measurement_noise.hpp"
 #include "operators/operator_factory.hpp"
@@ -42,8 +43,8 @@ namespace {
 // Measurement seeds of validation sets start here, far from any test set's.
 constexpr int64_t kValidationSeedOffset = 1'000'000'000;
 
-MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device device,
-                             DataSplit split, bool from_end, int64_t seed_offset) {
+MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device device, DataSplit split,
+                             bool from_end, int64_t seed_offset) {
   const auto shape = task_image_shape(config);
   DataConfig data = config.data;
   if (config.task.operator_name == OperatorType::kIdt) data.channels = 1;
@@ -113,8 +114,35 @@ MeasurementSet read_measurements(const std::string& path) {
   if (!file.exists("/y")) throw InputError(path + ": missing dataset /y");
   MeasurementSet set;
   set.config = parse_config(file.attr_string("/", "config"), path + " (embedded config)");
-  set.y = file.read_tensor("/y").to(torch::kFloat32);
-  if (file.exists("/x_true")) set.x_true = file.read_tensor("/x_true").to(torch::kFloat32);
+  const auto read = [&](const std::string& name) {
+    try {
+      return file.read_tensor(name).to(torch::kFloat32);
+    } catch (const std::exception& e) {
+      throw InputError(path + ": dataset " + name + " cannot be read as numbers (" + e.what() +
+                       ")");
+    }
+  };
+  // Shapes and values are checked here, where the file can be named: a wrong shape would fail
+  // deep inside an operator, a NaN would silently turn every reconstruction into NaN.
+  const auto check = [&](const torch::Tensor& x, const std::string& name,
+                         const std::vector<int64_t>& per_image) {
+    if (x.dim() != 4 || x.sizes().slice(1).vec() != per_image) {
+      throw InputError(path + ": dataset " + name + " is " + shape_text(x.sizes()) +
+                       ", expected [N, " + shape_text(per_image).substr(1) + " for its task (" +
+                       std::string(enum_name(set.config.task.operator_name)) + ", image size " +
+                       std::to_string(set.config.data.image_size) + ")");
+    }
+    if (!torch::isfinite(x).all().item<bool>()) {
+      throw InputError(path + ": dataset " + name + " holds NaN or Inf values");
+    }
+  };
+  const auto image_shape = task_image_shape(set.config);
+  set.y = read("/y");
+  check(set.y, "/y", make_operator(set.config.task, image_shape)->output_shape());
+  if (file.exists("/x_true")) {
+    set.x_true = read("/x_true");
+    check(set.x_true, "/x_true", image_shape);
+  }
   const int64_t n = set.y.size(0);
   if (file.exists("/seeds")) {
     const auto seeds = file.read_tensor("/seeds").to(torch::kInt64).contiguous();

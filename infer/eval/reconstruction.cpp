@@ -164,6 +164,17 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
   config.sampler = sampler;
   const Checkpoint checkpoint = load_checkpoint(path);
   const Config prior_config = parse_config(checkpoint.config_yaml, path + " (embedded config)");
+  const auto shape = set.image_shape();
+  if (checkpoint.model_info.type != "gaussian" &&
+      (prior_config.model.image_channels != shape[0] || prior_config.model.image_size != shape[1] ||
+       prior_config.model.image_size != shape[2])) {
+    throw InputError("prior '" + path + "' models " +
+                     std::to_string(prior_config.model.image_channels) + " x " +
+                     std::to_string(prior_config.model.image_size) + " x " +
+                     std::to_string(prior_config.model.image_size) +
+                     " images, but the task's unknowns are " + std::to_string(shape[0]) + " x " +
+                     std::to_string(shape[1]) + " x " + std::to_string(shape[2]));
+  }
   torch::NoGradGuard no_grad;
   auto prior = load_prior(checkpoint, path, sampler.use_ema, device_);
   const PriorUnderTest p{*prior,

@@ -9,7 +9,7 @@
 
 #include "core/checkpoint/checkpoint.hpp"
 #include "tests/support/process.hpp"
-#include "tests/support/synthetic_idx.hpp"
+#include "tests/support/tiny_run.hpp"
 
 namespace wsd {
 namespace {
@@ -20,43 +20,13 @@ fs::path temp(const std::string& name) { return fs::path(::testing::TempDir()) /
 
 // A three-step edm run on synthetic 8x8 images, validated every step.
 fs::path train_tiny_run() {
-  const fs::path data = temp("export_data");
-  fs::create_directories(data);
-  test::write_blob_idx_images(data / "train-images-idx3-ubyte", 32, 8, 1);
-  test::write_blob_idx_images(data / "t10k-images-idx3-ubyte", 8, 8, 2);
+  const fs::path data = test::write_tiny_dataset(temp("export_data"));
   const fs::path run = temp("export_run");
   fs::remove_all(run);
-  const auto r = test::run_wsdiff({"train",
-                                   "--out",
-                                   run.string(),
-                                   "--set",
-                                   "data.path=" + data.string(),
-                                   "--set",
-                                   "data.image_size=8",
-                                   "--set",
-                                   "model.image_size=8",
-                                   "--set",
-                                   "model.parameterisation=edm",
-                                   "--set",
-                                   "model.ch_mults=[1]",
-                                   "--set",
-                                   "model.is_attn=[false]",
-                                   "--set",
-                                   "model.n_blocks=1",
-                                   "--set",
-                                   "train.steps=3",
-                                   "--set",
-                                   "train.batch_size=8",
-                                   "--set",
-                                   "train.device=cpu",
-                                   "--set",
-                                   "train.sample_every=0",
-                                   "--set",
-                                   "train.validate_every=1",
-                                   "--set",
-                                   "train.log_every=1",
-                                   "--set",
-                                   "train.ema_decay=0.5"});
+  const auto r = test::run_wsdiff(
+      test::tiny_train_args(run, data, 3,
+                            {"model.parameterisation=edm", "train.validate_every=1",
+                             "train.log_every=1", "train.ema_decay=0.5"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return run;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "infer/metrics/psnr.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/synthetic_idx.hpp"
+#include "tests/support/test_data.hpp"
 
 namespace wsd {
 namespace {
@@ -228,6 +230,60 @@ TEST(CliInverse, EvalChoosesLambdaOnValidationImagesAndReportsIntervals) {
   EXPECT_NE(table.find("(validation)"), std::string::npos) << table;
   EXPECT_NE(table.find("Paired difference ws_prior - conventional_prior"), std::string::npos)
       << table;
+}
+
+}  // namespace
+}  // namespace wsd
+
+namespace wsd {
+namespace {
+
+// A copy of a measurement file with /y replaced.
+void write_with_y(const fs::path& from, const fs::path& to, const torch::Tensor& y) {
+  const h5::File in = h5::File::open_read(from.string());
+  h5::File out = h5::File::create(to.string());
+  out.write_tensor("/y", y);
+  out.write_tensor("/x_true", in.read_tensor("/x_true"));
+  out.write_tensor("/seeds", in.read_tensor("/seeds"));
+  for (const char* attr : {"format", "config"}) out.set_attr("/", attr, in.attr_string("/", attr));
+  out.set_attr("/", "format_version", in.attr_int("/", "format_version"));
+}
+
+// Bad measurement files and a prior of the wrong size are one-line input errors (exit 2) that
+// name the file and dataset, before any sampling.
+TEST(CliInverse, SolveValidatesMeasurementsAgainstTheTaskAndThePrior) {
+  const auto& f = fixture();
+  const fs::path meas = temp("valid_meas.h5");
+  auto r = test::run_wsdiff({"simulate", "--config", f.task.string(), "--n", "2", "--out",
+                             meas.string(), "--device", "cpu"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto y = h5::File::open_read(meas.string()).read_tensor("/y");
+  auto with_nan = y.clone();
+  with_nan[1][0][3][4] = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<std::pair<torch::Tensor, std::string>> cases = {
+      {with_nan, "NaN or Inf"},
+      {y.narrow(2, 0, 8).narrow(3, 0, 8).contiguous(), "expected [N, 1, 16, 16]"},
+      {y.select(1, 0).contiguous(), "expected [N, 1, 16, 16]"}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const fs::path bad = temp("bad_meas_" + std::to_string(i) + ".h5");
+    write_with_y(meas, bad, cases[i].first);
+    r = test::run_wsdiff({"solve", "--checkpoint", f.checkpoint.string(), "--measurements",
+                          bad.string(), "--out", temp("never.h5").string(), "--device", "cpu"});
+    EXPECT_EQ(r.exit_code, 2) << i << r.err;
+    EXPECT_NE(r.err.find(bad.string() + ": dataset /y"), std::string::npos) << i << r.err;
+    EXPECT_NE(r.err.find(cases[i].second), std::string::npos) << i << r.err;
+    EXPECT_FALSE(fs::exists(temp("never.h5")));
+  }
+  // A 32 x 32 network for these 16 x 16 measurements.
+  const fs::path network = temp("network_32.h5");
+  r = test::run_wsdiff({"import", "--from", test::reference_fixture(), "--out", network.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_wsdiff({"solve", "--checkpoint", network.string(), "--measurements", meas.string(),
+                        "--out", temp("never.h5").string(), "--device", "cpu"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("models 1 x 32 x 32 images, but the task's unknowns are 1 x 16 x 16"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

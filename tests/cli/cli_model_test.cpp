@@ -11,6 +11,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/synthetic_idx.hpp"
 #include "tests/support/test_data.hpp"
+#include "tests/support/tiny_run.hpp"
 
 namespace wsd {
 namespace {
@@ -139,43 +140,40 @@ TEST(CliModel, SamplesDependOnlyOnTheirOwnSeed) {
   EXPECT_TRUE(torch::allclose(a[0], b[0], 1e-5, 1e-5));
   EXPECT_FALSE(torch::allclose(a[0], a[1]));
   EXPECT_TRUE(fs::exists(two / "samples.png"));
+  // In batches of 2 the third image (seed 9) is the one sampled alone from seed 9.
+  const auto three = temp("samples_three"), ninth = temp("samples_ninth");
+  r = wsdiff({"sample", "--checkpoint", ckpt, "--n", "3", "--steps", "3", "--seed", "7", "--set",
+              "sampler.batch_size=2", "--out", three.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = wsdiff({"sample", "--checkpoint", ckpt, "--n", "1", "--steps", "3", "--seed", "9", "--out",
+              ninth.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto c = h5::File::open_read((three / "samples.h5").string()).read_tensor("/samples");
+  const auto d = h5::File::open_read((ninth / "samples.h5").string()).read_tensor("/samples");
+  ASSERT_EQ(c.size(0), 3);
+  EXPECT_TRUE(torch::allclose(c[0], b[0], 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(c[2], d[0], 1e-5, 1e-5));
+}
+
+TEST(CliModel, SampleCountsOutOfRangeAreOneLineUsageErrors) {
+  const std::string ckpt = import_fixture();
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--steps", "0"}, {"--steps", "-3"}, {"--n", "0"}, {"--n", "2000000000"}}) {
+    const auto r = wsdiff(
+        {"sample", "--checkpoint", ckpt, flag, value, "--out", temp("never_written").string()});
+    EXPECT_EQ(r.exit_code, 2) << flag << " " << value;
+    EXPECT_LT(r.err.size(), 200u) << r.err;
+    EXPECT_NE(r.err.find(flag), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(temp("never_written") / "samples.h5"));
 }
 
 // A flow-matching prior trained and sampled through the executable: the velocity ODE runs.
 TEST(CliModel, FlowMatchingPriorTrainsAndSamples) {
-  const fs::path data = temp("flow_cli_data");
-  fs::create_directories(data);
-  test::write_blob_idx_images(data / "train-images-idx3-ubyte", 32, 8, 1);
-  test::write_blob_idx_images(data / "t10k-images-idx3-ubyte", 8, 8, 2);
+  const fs::path data = test::write_tiny_dataset(temp("flow_cli_data"));
   const auto run = temp("flow_cli_run");
   fs::remove_all(run);
-  auto r = wsdiff({"train",
-                   "--out",
-                   run.string(),
-                   "--set",
-                   "data.path=" + data.string(),
-                   "--set",
-                   "data.image_size=8",
-                   "--set",
-                   "model.image_size=8",
-                   "--set",
-                   "model.process=flow",
-                   "--set",
-                   "model.ch_mults=[1]",
-                   "--set",
-                   "model.is_attn=[false]",
-                   "--set",
-                   "model.n_blocks=1",
-                   "--set",
-                   "train.steps=2",
-                   "--set",
-                   "train.batch_size=8",
-                   "--set",
-                   "train.device=cpu",
-                   "--set",
-                   "train.sample_every=0",
-                   "--set",
-                   "train.validate_every=0"});
+  auto r = wsdiff(test::tiny_train_args(run, data, 2, {"model.process=flow"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto out = temp("flow_cli_samples");
   r = wsdiff({"sample", "--checkpoint", (run / "checkpoints" / "last.h5").string(), "--n", "3",

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "tests/support/process.hpp"
-#include "tests/support/synthetic_idx.hpp"
+#include "tests/support/tiny_run.hpp"
 
 namespace wsd {
 namespace {
@@ -17,48 +17,15 @@ namespace fs = std::filesystem;
 fs::path temp(const std::string& name) { return fs::path(::testing::TempDir()) / name; }
 
 fs::path tiny_data() {
-  static const fs::path data = [] {
-    const fs::path d = temp("run_dir_data");
-    fs::create_directories(d);
-    test::write_blob_idx_images(d / "train-images-idx3-ubyte", 32, 8, 1);
-    test::write_blob_idx_images(d / "t10k-images-idx3-ubyte", 8, 8, 2);
-    return d;
-  }();
+  static const fs::path data = test::write_tiny_dataset(temp("run_dir_data"));
   return data;
 }
 
 std::vector<std::string> train_args(const fs::path& run, int steps) {
-  return {"train",
-          "--out",
-          run.string(),
-          "--set",
-          "data.path=" + tiny_data().string(),
-          "--set",
-          "data.image_size=8",
-          "--set",
-          "model.image_size=8",
-          "--set",
-          "model.ch_mults=[1]",
-          "--set",
-          "model.is_attn=[false]",
-          "--set",
-          "model.n_blocks=1",
-          "--set",
-          "train.steps=" + std::to_string(steps),
-          "--set",
-          "train.batch_size=8",
-          "--set",
-          "train.device=cpu",
-          "--set",
-          "train.sample_every=0",
-          "--set",
-          "train.validate_every=0",
-          "--set",
-          "train.checkpoint_every=2",
-          "--set",
-          "train.keep_last=1",
-          "--resume",
-          "auto"};
+  auto args = test::tiny_train_args(run, tiny_data(), steps,
+                                    {"train.checkpoint_every=2", "train.keep_last=1"});
+  args.insert(args.end(), {"--resume", "auto"});
+  return args;
 }
 
 std::string read_file(const fs::path& path) {

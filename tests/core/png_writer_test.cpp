@@ -28,11 +28,17 @@ TEST(BitmapFont, DrawsTheGlyphRowsAndScales) {
   EXPECT_GT(render_text("ws_prior").sum().item<float>(), 0.0f);
 }
 
+ImageGridOptions two_columns() {
+  ImageGridOptions options;
+  options.columns = 2;
+  return options;
+}
+
 TEST(ImageGrid, ScalesSmallTilesUpAndLabelsColumns) {
   // Two 32x32 images in one row: auto scale 3 (96 px tiles), so the grid is 2*97+1 wide.
   auto images = torch::full({2, 1, 32, 32}, 0.5f);
   images[1].fill_(-0.5f);
-  const auto plain = render_image_grid(images, ImageGridOptions{2});
+  const auto plain = render_image_grid(images, two_columns());
   ASSERT_EQ(plain.sizes(), (std::vector<int64_t>{1, 98, 195}));
   // Nearest-neighbour: every pixel of a tile keeps its image's value.
   EXPECT_TRUE((plain[0].narrow(0, 1, 96).narrow(1, 1, 96) == 0.5f).all().item<bool>());
@@ -41,7 +47,7 @@ TEST(ImageGrid, ScalesSmallTilesUpAndLabelsColumns) {
   EXPECT_TRUE((plain[0].select(1, 97) == 0.0f).all().item<bool>());
   EXPECT_TRUE((plain[0].select(0, 0) == 0.0f).all().item<bool>());
 
-  ImageGridOptions labelled{2};
+  ImageGridOptions labelled = two_columns();
   labelled.column_labels = {"truth", "ws_prior"};
   const auto grid = render_image_grid(images, labelled);
   const int64_t band = grid.size(1) - plain.size(1);
@@ -52,7 +58,7 @@ TEST(ImageGrid, ScalesSmallTilesUpAndLabelsColumns) {
   EXPECT_GT((header.narrow(1, 0, 97) == 1.0f).sum().item<int64_t>(), 10);
   EXPECT_GT((header.narrow(1, 98, 97) == 1.0f).sum().item<int64_t>(), 10);
   // An explicit scale wins.
-  ImageGridOptions one{2};
+  ImageGridOptions one = two_columns();
   one.scale = 1;
   EXPECT_EQ(render_image_grid(images, one).size(2), 2 * 33 + 1);
 }
