@@ -32,9 +32,13 @@ torch::Tensor make_image_grid(const torch::Tensor& images, int64_t columns, doub
 torch::Tensor render_image_grid(const torch::Tensor& images, const ImageGridOptions& options) {
   TORCH_CHECK(images.dim() == 4, "image grid: expected [N, C, H, W], got ", images.sizes());
   const int64_t tile = std::max(images.size(2), images.size(3));
+  size_t longest = 0;
+  for (const auto& label : options.column_labels) longest = std::max(longest, label.size());
+  // Automatic magnification also makes every label fit its column in the small text size.
+  const int64_t wanted = std::max<int64_t>(ImageGridOptions::kReadableTile,
+                                           static_cast<int64_t>(longest) * (kGlyphWidth + 1) + 2);
   const int64_t scale =
-      options.scale > 0 ? options.scale
-                        : std::max<int64_t>(1, (ImageGridOptions::kReadableTile + tile - 1) / tile);
+      options.scale > 0 ? options.scale : std::max<int64_t>(1, (wanted + tile - 1) / tile);
   auto scaled = images.detach().to(torch::kCPU, torch::kFloat32);
   if (scale > 1) scaled = scaled.repeat_interleave(scale, 2).repeat_interleave(scale, 3);
   auto grid = make_image_grid(scaled, options.columns, /*separator=*/0.0);
@@ -43,8 +47,6 @@ torch::Tensor render_image_grid(const torch::Tensor& images, const ImageGridOpti
   // A header band above the grid: each label starts at its column, in the largest text size
   // (2 or 1) at which every label fits its column.
   const int64_t width = scaled.size(3);
-  size_t longest = 0;
-  for (const auto& label : options.column_labels) longest = std::max(longest, label.size());
   const int64_t text_scale =
       static_cast<int64_t>(longest) * (kGlyphWidth + 1) * 2 <= width - 2 ? 2 : 1;
   const int64_t band = (kGlyphHeight + 4) * text_scale;

@@ -10,7 +10,7 @@ namespace wsd {
 struct ImageGridOptions {
   int64_t columns = 0;  // 0 = a near-square layout
   // Nearest-neighbour magnification of every tile; 0 = the smallest that makes tiles at least
-  // kReadableTile px, so 32x32 images are not thumbnails.
+  // kReadableTile px (so 32x32 images are not thumbnails) and wide enough for every label.
   int64_t scale = 0;
   std::vector<std::string> column_labels;  // drawn above the columns when given
   static constexpr int64_t kReadableTile = 96;

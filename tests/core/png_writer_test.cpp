@@ -57,6 +57,9 @@ TEST(ImageGrid, ScalesSmallTilesUpAndLabelsColumns) {
   const auto header = grid[0].narrow(0, 0, band);
   EXPECT_GT((header.narrow(1, 0, 97) == 1.0f).sum().item<int64_t>(), 10);
   EXPECT_GT((header.narrow(1, 98, 97) == 1.0f).sum().item<int64_t>(), 10);
+  // A label longer than a 96 px column magnifies the tiles until it fits (18 glyphs of 6 px).
+  labelled.column_labels = {"truth", "conventional_prior"};
+  EXPECT_EQ(render_image_grid(images, labelled).size(2), 2 * (4 * 32 + 1) + 1);
   // An explicit scale wins.
   ImageGridOptions one = two_columns();
   one.scale = 1;
