@@ -30,8 +30,8 @@
 #include "train/distributed/consistency_check.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/metrics_log.hpp"
-#include "train/run_directory_lock.hpp"
 #include "train/optimizer_state.hpp"
+#include "train/run_directory_lock.hpp"
 #include "train/skip_monitor.hpp"
 #include "train/train_step.hpp"
 

@@ -75,7 +75,7 @@ class CosineSchedule final : public DiffusionSchedule {
   double t_clip() const { return t_clip_; }
 
  private:
-  double phase(double t) const;  // pi/2 (t+s)/(1+s)
+  double phase(double t) const;                 // pi/2 (t+s)/(1+s)
   double integrated_unclipped(double t) const;  // B(t) of the unclipped beta
 
   double beta_clip_;

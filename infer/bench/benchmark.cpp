@@ -126,7 +126,8 @@ TrainStepBenchResult bench_train_step(const TrainStepBenchRequest& request) {
   const auto step = [&] {
     const auto t = process.sample_t(b, gen, s.device);
     const auto n = noise.sample(b, c, size, size, gen, s.device);
-    const auto x_t = in_layout(process.network_input(process.perturb(x0, n, t), t), request.network);
+    const auto x_t =
+        in_layout(process.network_input(process.perturb(x0, n, t), t), request.network);
     torch::Tensor loss;
     {
       CudaBf16Autocast autocast(request.network.bf16);

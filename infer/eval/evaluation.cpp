@@ -100,8 +100,8 @@ json choose_lambda(Reconstructor& reconstructor, EvalMethod method,
     sampler.lambda = lambda;
     const auto r = reconstructor.run(method, validation, sampler);
     const double value = psnr(r.x_hat, validation.x_true).mean().item<double>();
-    spdlog::info("{}: lambda {:.3g} on {} validation images: PSNR {:.2f} dB",
-                 enum_name(method), lambda, validation.size(), value);
+    spdlog::info("{}: lambda {:.3g} on {} validation images: PSNR {:.2f} dB", enum_name(method),
+                 lambda, validation.size(), value);
     trials.push_back({{"lambda", lambda}, {"psnr", value}});
     if (value > best) best = value, chosen = lambda;
   }
@@ -227,8 +227,8 @@ json run_evaluation(const EvalRequest& request) {
         continue;
       }
       if (!validation) {
-        validation = simulate_validation_measurements(config, config.eval.validation_images,
-                                                      request.device);
+        validation =
+            simulate_validation_measurements(config, config.eval.validation_images, request.device);
       }
       SamplerConfig sampler = config.sampler;
       json choice = choose_lambda(reconstructor, method, *validation, sampler);
