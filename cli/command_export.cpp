@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
+#include "core/network/state_dict.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 
@@ -103,11 +104,7 @@ int run_export(const ExportOptions& o) {
   shipped.state.step = source.state.step;
   shipped.state.epoch = source.state.epoch;
   shipped.state.images_seen = source.state.images_seen;
-  for (const auto& [name, tensor] : shipped.model) {
-    if (!torch::isfinite(tensor).all().item<bool>()) {
-      throw InputError("'" + o.checkpoint + "': weight '" + name + "' is not finite");
-    }
-  }
+  check_finite(shipped.model, o.checkpoint);
 
   nlohmann::json provenance = {{"weights", source.ema.empty() ? "model" : "ema"},
                                {"step", source.state.step},

@@ -22,10 +22,11 @@ torch::Tensor at_least_float(const torch::Tensor& x) {
 // D = sigma^2 + alpha^2 sigma_d^2 > 0 (a sum of squares: positive in floating point too).
 struct EdmScales {
   torch::Tensor alpha, sigma, root_d;
+  double sd;  // sigma_d
 };
 
 EdmScales edm_scales(const DiffusionSchedule& schedule, const torch::Tensor& t, double sigma_d) {
-  EdmScales s{schedule.alpha(t), schedule.sigma(t), {}};
+  EdmScales s{schedule.alpha(t), schedule.sigma(t), {}, sigma_d};
   s.root_d = (s.sigma.square() + (s.alpha * sigma_d).square()).sqrt();
   return s;
 }
@@ -106,10 +107,9 @@ torch::Tensor ForwardProcess::target(const torch::Tensor& x0, const torch::Tenso
     case OutputKind::kNoise:
       return sign * n;
     case OutputKind::kPreconditionedX0: {
-      const double sd = options_.sigma_data();
-      const auto s = edm_scales(*schedule_, t, sd);
-      return sign * (per_sample(s.sigma / (sd * s.root_d), x0) * x0 -
-                     per_sample(s.alpha * sd / s.root_d, n) * n);
+      const auto s = edm_scales(*schedule_, t, options_.sigma_data());
+      return sign * (per_sample(s.sigma / (s.sd * s.root_d), x0) * x0 -
+                     per_sample(s.alpha * s.sd / s.root_d, n) * n);
     }
     case OutputKind::kVelocity:
       return sign * (n - x0);
@@ -151,11 +151,10 @@ torch::Tensor ForwardProcess::whitened_score(const torch::Tensor& output, const 
     case OutputKind::kPreconditionedX0: {
       // alpha c_skip - 1 = -sigma^2 / D exactly, so (beta/sigma^2)(alpha x_0 - x_t) is
       // beta (-x_t / D + alpha sigma_d F / (sigma sqrt(D))), with no difference of large terms.
-      const double sd = options_.sigma_data();
-      const auto s = edm_scales(*schedule_, t, sd);
+      const auto s = edm_scales(*schedule_, t, options_.sigma_data());
       const auto beta = schedule_->beta(t);
       return per_sample(-beta / s.root_d.square(), x_t) * x_t +
-             per_sample(sign * beta * s.alpha * sd / (s.sigma * s.root_d), output) * output;
+             per_sample(sign * beta * s.alpha * s.sd / (s.sigma * s.root_d), output) * output;
     }
     case OutputKind::kVelocity:
       break;
@@ -171,10 +170,9 @@ torch::Tensor ForwardProcess::x0_estimate(const torch::Tensor& output, const tor
     return x_t - per_sample(sign * as_double(t), output) * output;
   }
   if (output_kind() == OutputKind::kPreconditionedX0) {
-    const double sd = options_.sigma_data();
-    const auto s = edm_scales(*schedule_, t, sd);
-    return per_sample(s.alpha * sd * sd / s.root_d.square(), x_t) * x_t +
-           per_sample(options_.score_sign() * s.sigma * sd / s.root_d, output) * output;
+    const auto s = edm_scales(*schedule_, t, options_.sigma_data());
+    return per_sample(s.alpha * s.sd * s.sd / s.root_d.square(), x_t) * x_t +
+           per_sample(options_.score_sign() * s.sigma * s.sd / s.root_d, output) * output;
   }
   return tweedie_x0(*schedule_, x_t, whitened_score(output, x_t, t), t);
 }

@@ -86,14 +86,7 @@ ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& sou
     config.model.score_sign = static_cast<int>(info.score_sign);
   DdpmUNet network = make_network(config.model);
   const StateDict& weights = use_ema && !checkpoint.ema.empty() ? checkpoint.ema : checkpoint.model;
-  // NaN or Inf weights would turn every output into NaN without any error downstream.
-  for (const auto& [name, tensor] : weights) {
-    if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>()) {
-      throw InputError("'" + source + "': weight '" + name + "' (" +
-                       (&weights == &checkpoint.ema ? "ema" : "model") +
-                       ") holds NaN or Inf values; the checkpoint cannot be used");
-    }
-  }
+  check_finite(weights, source);
   load_state_dict(*network, weights, source);
   network->to(device);
   network->eval();

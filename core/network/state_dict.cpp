@@ -94,6 +94,15 @@ StateDict strip_wrapper_prefixes(StateDict state) {
   return state;
 }
 
+void check_finite(const StateDict& state, const std::string& source) {
+  for (const auto& [name, tensor] : state) {
+    if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>()) {
+      throw InputError("'" + source + "': weight '" + name +
+                       "' holds NaN or Inf values; the checkpoint cannot be used");
+    }
+  }
+}
+
 int64_t parameter_count(const torch::nn::Module& module) {
   int64_t count = 0;
   for (const auto& p : module.parameters(/*recurse=*/true)) count += p.numel();

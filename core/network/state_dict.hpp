@@ -20,6 +20,10 @@ StateDict state_dict_of(const torch::nn::Module& module);
 // the first unexpected or duplicated key, or the first shape mismatch.
 void load_state_dict(torch::nn::Module& module, const StateDict& state, const std::string& source);
 
+// Throws InputError naming `source` and the first tensor of `state` holding NaN or Inf: such
+// weights turn every network output into NaN without any error downstream.
+void check_finite(const StateDict& state, const std::string& source);
+
 // Removes leading "_orig_mod." (torch.compile) and "module." (DataParallel / DDP) prefixes, in
 // any combination, so that weights saved from a wrapped model load into a plain one.
 std::string strip_wrapper_prefixes(const std::string& key);

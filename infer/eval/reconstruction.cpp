@@ -86,10 +86,10 @@ struct PriorUnderTest {
   double t_eps;
 };
 
-Reconstruction solve_with_prior(const PriorUnderTest& p, const Config& config,
+Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sampler,
                                 const MeasurementSet& set, torch::Device device,
                                 const ProgressFn& progress, const std::string& label) {
-  if (config.sampler.likelihood == LikelihoodType::kNone) {
+  if (sampler.likelihood == LikelihoodType::kNone) {
     throw InputError(
         "sampler.likelihood is none: nothing ties the samples to the measurements (use ws, "
         "jalal or dps)");
@@ -97,17 +97,17 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const Config& config,
   const auto shape = set.image_shape();
   auto op = make_operator(set.config.task, shape);
   op->to(device);
-  PosteriorSolver solver{p.prior, p.noise, config.sampler, p.t_eps, device};
+  PosteriorSolver solver{p.prior, p.noise, sampler, p.t_eps, device};
   const auto seeds_from = [&](int64_t first, int64_t n) {
     std::vector<uint64_t> seeds;
-    for (int64_t i = first; i < first + n; ++i) seeds.push_back(config.sampler.seed + i);
+    for (int64_t i = first; i < first + n; ++i) seeds.push_back(sampler.seed + i);
     return seeds;
   };
   Reconstruction out;
-  out.steps = config.sampler.steps;
+  out.steps = sampler.steps;
   out.prior = p.prior.describe();
-  double lambda = config.sampler.lambda.value_or(0.0);
-  if (!config.sampler.lambda) {
+  double lambda = sampler.lambda.value_or(0.0);
+  if (!sampler.lambda) {
     const int64_t probes = std::min<int64_t>(kLambdaProbes, set.size());
     PosteriorProblem probe{op, set.y.slice(0, 0, probes), seeds_from(0, probes), shape};
     const auto noise = MeasurementNoise::from_config(set.config.task);
@@ -130,8 +130,7 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const Config& config,
     };
     search.expected_noise_energy = energy;
     if (set.x_true.defined()) search.truth = set.x_true.slice(0, 0, probes);
-    if (config.sampler.likelihood != LikelihoodType::kWs)
-      search.min_decade = -2, search.max_decade = 2;
+    if (sampler.likelihood != LikelihoodType::kWs) search.min_decade = -2, search.max_decade = 2;
     out.lambda_search = select_lambda(search);
     lambda = out.lambda_search->lambda;
     spdlog::info("{}: lambda auto = {:.3g} (residual / expected noise energy {:.3f})", label,
@@ -160,8 +159,6 @@ GaussianMeasurementModel measurement_model(const GaussianStatistics& statistics,
 Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod method,
                                              const MeasurementSet& set,
                                              const SamplerConfig& sampler) {
-  Config config = config_;
-  config.sampler = sampler;
   const Checkpoint checkpoint = load_checkpoint(path);
   const Config prior_config = parse_config(checkpoint.config_yaml, path + " (embedded config)");
   const auto shape = set.image_shape();
@@ -180,7 +177,7 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
   const PriorUnderTest p{*prior,
                          StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
                          prior_config.model.t_eps};
-  auto out = solve_with_prior(p, config, set, device_, progress_, std::string(enum_name(method)));
+  auto out = solve_with_prior(p, sampler, set, device_, progress_, std::string(enum_name(method)));
   out.method = method;
   return out;
 }
@@ -219,9 +216,7 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set,
       const PriorUnderTest p{
           prior, StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
           prior_config.model.t_eps};
-      Config config = config_;
-      config.sampler = sampler;
-      auto out = solve_with_prior(p, config, set, device_, progress_, "gaussian_prior");
+      auto out = solve_with_prior(p, sampler, set, device_, progress_, "gaussian_prior");
       out.method = method;
       return out;
     }
