@@ -50,16 +50,17 @@ done
 
 # Unconditional samples first: what the WS prior has learnt, at a glance.
 wsd_log "16 unconditional samples from the WS prior -> $out/samples/samples.png"
-"$wsdiff" --log-level warn sample --checkpoint "$ws" --n 16 --steps 50 --out "$out/samples"
+"$wsdiff" --log-level warn sample --checkpoint "$ws" --n 16 --steps 50 --out "$out/samples" \
+  --set sampler.method=exponential
 
-# The paper's Algorithm 1 (100 Euler steps); each prior picks its data weight from three
-# candidates on 4 validation images of the training split, never on the test images.
+# 50 exponential steps, each the Gaussian posterior transition under the task's noise model
+# (sampler.likelihood proximal): no data weight to tune, so no validation runs.
 wsd_log "solving dehaze and deblur_dehaze on 16 test images (progress below)"
 "$wsdiff" eval -c experiments/dehaze.yaml -c experiments/deblur_dehaze.yaml -o "$out/eval" \
   --set eval.checkpoint="$ws" --set eval.conventional_checkpoint="$conventional" \
   --set eval.methods=[ws_prior,conventional_prior,wiener] --set eval.n_images=16 \
-  --set eval.statistics_images=2000 --set eval.lambda_grid=[2,5,15] \
-  --set eval.validation_images=4 --set eval.report_auto_lambda=false --set sampler.batch_size=16
+  --set eval.statistics_images=2000 --set eval.lambda_grid=[] \
+  --set eval.report_auto_lambda=false --set sampler.batch_size=16
 
 echo
 cat "$out/eval/results.md"

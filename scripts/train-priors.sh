@@ -3,7 +3,9 @@
 # conventional prior (white noise), from configs/prior_fashion_mnist_{ws,conventional}.yaml,
 # side by side, each on half of the CPU cores (or on the GPU when there is one).
 #
-#   ./scripts/train-priors.sh [--steps N]   train (default: the configs' train.steps), resuming
+#   ./scripts/train-priors.sh [--steps N] [--set KEY=VALUE]...
+#                                           train (default: the configs' train.steps), resuming;
+#                                           --set overrides a config key of both runs
 #   ./scripts/train-priors.sh carry         copy each run's last.h5 and metrics.jsonl to
 #                                           models/in-progress/<name>/ (to go on elsewhere)
 #   ./scripts/train-priors.sh export        write each run's EMA weights to models/<name>.h5
@@ -18,11 +20,13 @@ cd "$WSD_ROOT"
 
 action=train
 steps=""
+overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
     carry|export) action="$1"; shift ;;
     --steps) steps="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --set) overrides+=(--set "$2"); shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) wsd_log "unknown argument '$1' (see --help)"; exit 2 ;;
   esac
 done
@@ -69,6 +73,7 @@ for name in "${names[@]}"; do
   fi
   args=(--config "configs/prior_fashion_mnist_$name.yaml" --out "$out" --resume "$resume")
   [ -n "$steps" ] && args+=(--set "train.steps=$steps")
+  [ ${#overrides[@]} -gt 0 ] && args+=("${overrides[@]}")
   mkdir -p "$(dirname "$out")"
   wsd_log "training the $name prior -> $out (progress: $out.log)"
   OMP_NUM_THREADS=$threads "$wsdiff" train "${args[@]}" >"$out.log" 2>&1 &

@@ -35,7 +35,7 @@ enum class Precision { kFp32, kBf16 };
 enum class DeviceKind { kAuto, kCpu, kCuda };
 
 enum class SamplerMethod { kEuler, kHeun, kExponential, kSde };
-enum class LikelihoodType { kNone, kWs, kJalal, kDps };
+enum class LikelihoodType { kNone, kWs, kJalal, kDps, kProximal };
 enum class LambdaSchedule { kConstant, kLinear };
 
 enum class OperatorType {
@@ -196,11 +196,12 @@ struct EnumTraits<SamplerMethod> {
 
 template <>
 struct EnumTraits<LikelihoodType> {
-  static constexpr std::array<EnumEntry<LikelihoodType>, 4> kValues{
+  static constexpr std::array<EnumEntry<LikelihoodType>, 5> kValues{
       {{LikelihoodType::kNone, "none"},
        {LikelihoodType::kWs, "ws"},
        {LikelihoodType::kJalal, "jalal"},
-       {LikelihoodType::kDps, "dps"}}};
+       {LikelihoodType::kDps, "dps"},
+       {LikelihoodType::kProximal, "proximal"}}};
 };
 
 template <>

@@ -61,7 +61,8 @@ struct Schema<DataConfig> {
     v.field("hdf5_labels", &T::hdf5_labels, "hdf5: optional integer label array; empty = none");
     v.field("float_range", &T::float_range,
             "float images: unit = values in [0, 1], symmetric = already in [-1, 1]");
-    v.field("workers", &T::workers, "loader threads; 0 = load on the training thread", at_least(0));
+    v.field("workers", &T::workers, "loader threads; 0 = load on the training thread (at most 256)",
+            between(inclusive(0), inclusive(256)));
     v.field("prefetch", &T::prefetch, "batches prepared ahead of the training step", at_least(1));
     v.field("pin_memory", &T::pin_memory,
             "page-locked batches when training on CUDA (overlaps the host-to-device copy)");
@@ -239,7 +240,8 @@ struct Schema<SamplerConfig> {
     v.field("method", &T::method, "reverse-time integrator");
     v.field("steps", &T::steps, "integration steps", above(0));
     v.field("likelihood", &T::likelihood,
-            "data-consistency term: none (unconditional), ws, jalal, dps");
+            "data-consistency term: none (unconditional), ws, jalal, dps, proximal (exact "
+            "Gaussian step with the task's noise model; needs method exponential)");
     v.field("lambda", &T::lambda, "weight of the likelihood term; auto = chosen by the sampler",
             if_set(at_least(0)));
     v.field("lambda_schedule", &T::lambda_schedule, "how the weight evolves over time");
@@ -251,7 +253,13 @@ struct Schema<SamplerConfig> {
     v.field("clamp_x0", &T::clamp_x0,
             "safeguard: clamp the Tweedie estimate to [-1, 1] and recompute the score from it");
   }
-  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+  static void check(const T& c, const rules::CrossCheck& out) {
+    if (c.likelihood == LikelihoodType::kProximal && c.method != SamplerMethod::kExponential) {
+      out.fail({"likelihood", "method"}, "proximal takes the exponential integrator's steps; set " +
+                                             out.key("method") + " to exponential (it is " +
+                                             std::string(enum_name(c.method)) + ")");
+    }
+  }
 };
 
 template <>

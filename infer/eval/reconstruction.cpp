@@ -86,13 +86,24 @@ struct PriorUnderTest {
   double t_eps;
 };
 
+GaussianMeasurementModel measurement_model(const GaussianStatistics& statistics,
+                                           const MeasurementSet& set) {
+  const auto noise = MeasurementNoise::from_config(set.config.task);
+  const double s2 = noise.level() * noise.level();
+  return GaussianMeasurementModel::make(statistics,
+                                        s2 * noise.noise().psd(set.y.size(2), set.y.size(3)));
+}
+
+// `model` (the data statistics and measurement noise) is needed by the proximal step only.
 Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sampler,
-                                const MeasurementSet& set, torch::Device device,
-                                const ProgressFn& progress, const std::string& label) {
+                                const MeasurementSet& set,
+                                const std::optional<GaussianMeasurementModel>& model,
+                                torch::Device device, const ProgressFn& progress,
+                                const std::string& label) {
   if (sampler.likelihood == LikelihoodType::kNone) {
     throw InputError(
         "sampler.likelihood is none: nothing ties the samples to the measurements (use ws, "
-        "jalal or dps)");
+        "jalal, dps or proximal)");
   }
   const auto shape = set.image_shape();
   auto op = make_operator(set.config.task, shape);
@@ -106,10 +117,12 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sa
   Reconstruction out;
   out.steps = sampler.steps;
   out.prior = p.prior.describe();
-  double lambda = sampler.lambda.value_or(0.0);
-  if (!sampler.lambda) {
+  const bool proximal = sampler.likelihood == LikelihoodType::kProximal;
+  // The proximal step's weight is the noise model's own: `auto` means that model as given.
+  double lambda = sampler.lambda.value_or(proximal ? 1.0 : 0.0);
+  if (!sampler.lambda && !proximal) {
     const int64_t probes = std::min<int64_t>(kLambdaProbes, set.size());
-    PosteriorProblem probe{op, set.y.slice(0, 0, probes), seeds_from(0, probes), shape};
+    PosteriorProblem probe{op, set.y.slice(0, 0, probes), seeds_from(0, probes), shape, model};
     const auto noise = MeasurementNoise::from_config(set.config.task);
     const auto& y_shape = set.y.sizes();
     const auto psd = noise.noise().psd(y_shape[2], y_shape[3]);
@@ -137,21 +150,13 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sa
                  lambda, out.lambda_search->chosen().residual_ratio);
   }
   out.lambda = lambda;
-  const PosteriorProblem problem{op, set.y, seeds_from(0, set.size()), shape};
+  const PosteriorProblem problem{op, set.y, seeds_from(0, set.size()), shape, model};
   const auto start = Clock::now();
   out.x_hat = solver.solve(problem, lambda, [&](int64_t done, int64_t total) {
     if (progress) progress(label, done, total);
   });
   out.seconds = seconds_since(start);
   return out;
-}
-
-GaussianMeasurementModel measurement_model(const GaussianStatistics& statistics,
-                                           const MeasurementSet& set) {
-  const auto noise = MeasurementNoise::from_config(set.config.task);
-  const double s2 = noise.level() * noise.level();
-  return GaussianMeasurementModel::make(statistics,
-                                        s2 * noise.noise().psd(set.y.size(2), set.y.size(3)));
 }
 
 }  // namespace
@@ -177,9 +182,16 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
   const PriorUnderTest p{*prior,
                          StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
                          prior_config.model.t_eps};
-  auto out = solve_with_prior(p, sampler, set, device_, progress_, std::string(enum_name(method)));
+  auto out = solve_with_prior(p, sampler, set, proximal_model(sampler, set), device_, progress_,
+                              std::string(enum_name(method)));
   out.method = method;
   return out;
+}
+
+std::optional<GaussianMeasurementModel> Reconstructor::proximal_model(const SamplerConfig& sampler,
+                                                                      const MeasurementSet& set) {
+  if (sampler.likelihood != LikelihoodType::kProximal) return std::nullopt;
+  return measurement_model(statistics(), set);
 }
 
 Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set) {
@@ -216,7 +228,8 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set,
       const PriorUnderTest p{
           prior, StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
           prior_config.model.t_eps};
-      auto out = solve_with_prior(p, sampler, set, device_, progress_, "gaussian_prior");
+      auto out = solve_with_prior(p, sampler, set, proximal_model(sampler, set), device_, progress_,
+                                  "gaussian_prior");
       out.method = method;
       return out;
     }

@@ -15,6 +15,7 @@
 
 #include "core/config/config_types.hpp"
 #include "core/diffusion/gaussian_prior.hpp"
+#include "infer/baselines/gaussian_measurement_model.hpp"
 #include "infer/eval/measurement_set.hpp"
 #include "infer/samplers/sampler.hpp"
 #include "infer/solve/lambda_selection.hpp"
@@ -51,6 +52,10 @@ class Reconstructor {
   const GaussianStatistics& statistics();
 
  private:
+  // The measurement model of the proximal step (nullopt for the other steps).
+  std::optional<GaussianMeasurementModel> proximal_model(const SamplerConfig& sampler,
+                                                         const MeasurementSet& set);
+
   struct State;
   Config config_;
   torch::Device device_;

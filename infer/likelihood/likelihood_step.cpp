@@ -34,6 +34,10 @@ std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, Linear
       return std::make_shared<JalalLikelihoodStep>(std::move(op), std::move(y), weight);
     case LikelihoodType::kDps:
       return std::make_shared<DpsLikelihoodStep>(std::move(op), std::move(y), weight);
+    case LikelihoodType::kProximal:
+      throw InputError(
+          "the proximal step needs the measurement model (ProximalLikelihoodStep, through "
+          "PosteriorSolver)");
   }
   throw InputError("unknown sampler.likelihood");
 }

@@ -61,7 +61,8 @@ class LikelihoodStep {
   LambdaWeight weight_;
 };
 
-// The step a sampler config names (ws, jalal or dps; nullptr for none). `y` must be on the
+// The step a sampler config names (ws, jalal or dps; nullptr for none; the proximal step is
+// built by the posterior solver, which has its measurement model). `y` must be on the
 // operator's device and in the sampler's dtype.
 std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, LinearOperator op,
                                                      torch::Tensor y, LambdaWeight weight);

@@ -8,6 +8,13 @@ namespace wsd {
 // is dx/dt = -beta/2 x + beta/(2 sigma) n_hat: the VP ODE with n_hat in place of white noise.
 // Holding n_hat over [t - dt, t] and integrating the rest exactly gives
 //   x_s = alpha_s x0_hat + sigma_s n_hat,  x0_hat = (x_t - sigma_t n_hat) / alpha_t.
+DenoisedState denoised_state(const DiffusionSchedule& schedule, const torch::Tensor& x,
+                             const torch::Tensor& s_w, double t) {
+  const double sigma_t = schedule.sigma(t), alpha_t = schedule.alpha(t);
+  const auto n_hat = (-sigma_t / schedule.beta(t)) * s_w;
+  return {(x - sigma_t * n_hat) / alpha_t, n_hat};
+}
+
 torch::Tensor sample_exponential(const DiffusionSchedule& schedule, const ScoreFn& score,
                                  torch::Tensor x, const std::vector<double>& grid,
                                  const SamplerContext& context) {
@@ -16,10 +23,8 @@ torch::Tensor sample_exponential(const DiffusionSchedule& schedule, const ScoreF
     const double t = grid[static_cast<size_t>(i)];
     const double s = grid[static_cast<size_t>(i + 1)];
     const auto eval = evaluate_score(schedule, score, x, t, t - s, context);
-    const double sigma_t = schedule.sigma(t), alpha_t = schedule.alpha(t);
-    const auto n_hat = (-sigma_t / schedule.beta(t)) * eval.s_w;
-    const auto x0_hat = (x - sigma_t * n_hat) / alpha_t;
-    x = eval.corrected(schedule.alpha(s) * x0_hat + schedule.sigma(s) * n_hat);
+    const auto state = denoised_state(schedule, x, eval.s_w, t);
+    x = eval.corrected(schedule.alpha(s) * state.x0_hat + schedule.sigma(s) * state.n_hat);
     report_step(context, i + 1, steps, x);
   }
   return x;

@@ -71,6 +71,16 @@ torch::Tensor sample_euler(const DiffusionSchedule& schedule, const ScoreFn& sco
 torch::Tensor sample_heun(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
                           const std::vector<double>& grid, const SamplerContext& context = {});
 
+// The prior's estimates at (x, t) from s_W(x, t): the noise n_hat = -(sigma_t / beta_t) s_W and
+// x0_hat = (x - sigma_t n_hat) / alpha_t (Tweedie). The exponential step to s holds both:
+// x_s = alpha_s x0_hat + sigma_s n_hat.
+struct DenoisedState {
+  torch::Tensor x0_hat;
+  torch::Tensor n_hat;
+};
+DenoisedState denoised_state(const DiffusionSchedule& schedule, const torch::Tensor& x,
+                             const torch::Tensor& s_w, double t);
+
 // The first-order exponential integrator of the VP ODE (DDIM / DPM-Solver-1): the linear drift
 // is integrated exactly and the noise estimate held constant over the step.
 torch::Tensor sample_exponential(const DiffusionSchedule& schedule, const ScoreFn& score,

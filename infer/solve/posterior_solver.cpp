@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include "core/util/errors.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
+#include "infer/likelihood/proximal_step.hpp"
 
 namespace wsd {
 
@@ -35,6 +37,13 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
   }
   const int64_t n = images * m;
   const auto& shape = problem.image_shape;
+  const bool proximal = sampler.likelihood == LikelihoodType::kProximal;
+  if (proximal && (!problem.model || sampler.method != SamplerMethod::kExponential)) {
+    throw InputError(
+        "sampler.likelihood proximal needs sampler.method exponential and the task's "
+        "measurement model");
+  }
+  const auto prior_noise_power = proximal ? prior_noise.psd(shape[1], shape[2]) : torch::Tensor();
   const auto grid = uniform_time_grid(sampler.steps, t_eps);
   const SamplerFn sample = sampler_for(sampler.method);
   ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
@@ -51,9 +60,17 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
     context.noise = &prior_noise;
     context.seeds = seeds;
     context.callback = on_step;
-    context.likelihood = make_likelihood_step(
-        sampler.likelihood, problem.op, y_all.slice(0, start, end).to(device, x.scalar_type()),
-        LambdaWeight{lambda, sampler.lambda_schedule, t_eps});
+    const auto y = y_all.slice(0, start, end).to(device, x.scalar_type());
+    const LambdaWeight weight{lambda, sampler.lambda_schedule, t_eps};
+    if (proximal) {
+      auto step = std::make_shared<ProximalLikelihoodStep>(problem.op, y, weight, *problem.model,
+                                                           prior_noise_power, seeds);
+      x = step->initial_state(x, prior.schedule().alpha(grid.front()),
+                              prior.schedule().sigma(grid.front()));
+      context.likelihood = step;
+    } else {
+      context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y, weight);
+    }
     {
       // DPS turns gradients on for its own evaluations only.
       torch::NoGradGuard no_grad;

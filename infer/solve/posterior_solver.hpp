@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/config/config_types.hpp"
 #include "core/model/prior.hpp"
 #include "core/noise/structured_noise.hpp"
+#include "infer/baselines/gaussian_measurement_model.hpp"
 #include "infer/samplers/sampler.hpp"
 #include "operators/linear_operator.hpp"
 
@@ -27,6 +29,9 @@ struct PosteriorProblem {
   torch::Tensor y;                   // [N, C', H', W'] measurements (any device)
   std::vector<uint64_t> seeds;       // one per image
   std::vector<int64_t> image_shape;  // [C, H, W] of x
+  // The data's power spectrum and the measurement noise spectrum: what the proximal step needs
+  // (sampler.likelihood proximal); unused by the other steps.
+  std::optional<GaussianMeasurementModel> model = std::nullopt;
 };
 
 // Called after every finished batch with the number of images done so far.

@@ -568,6 +568,18 @@ TEST(ConfigErrors, BetaMaxMustExceedBetaMin) {
   EXPECT_EQ(e.message, e.path + ":3:13: model.beta_max: 5 must be greater than model.beta_min (5)");
 }
 
+TEST(ConfigErrors, ProximalLikelihoodNeedsTheExponentialSampler) {
+  const auto e = load_error("sampler:\n  method: heun\n  likelihood: proximal\n");
+  EXPECT_EQ(e.message, e.path +
+                           ":3:15: sampler.likelihood: proximal takes the exponential "
+                           "integrator's steps; set sampler.method to exponential (it is heun)");
+}
+
+TEST(ConfigErrors, LoaderWorkersAreBounded) {
+  const auto e = load_error("data:\n  workers: 100000\n");
+  EXPECT_EQ(e.message, e.path + ":2:12: data.workers: 100000 is out of range [0, 256]");
+}
+
 TEST(ConfigErrors, ImageSizeMustSurviveTheDownsampling) {
   const auto e = load_error(
       "data:\n  image_size: 36\nmodel:\n  image_size: 36\n"

@@ -6,45 +6,11 @@
 #include "core/util/errors.hpp"
 #include "infer/baselines/tikhonov_cg.hpp"
 #include "infer/baselines/wiener_filter.hpp"
+#include "tests/infer/dense_gaussian_posterior.hpp"
 #include "tests/infer/gaussian_problem.hpp"
 
 namespace wsd {
 namespace {
-
-// The matrix [out, in] of a linear map on tensors of per-image shape `shape`.
-torch::Tensor dense(const std::function<torch::Tensor(const torch::Tensor&)>& map,
-                    const std::vector<int64_t>& shape) {
-  int64_t numel = 1;
-  for (auto s : shape) numel *= s;
-  std::vector<int64_t> batch_shape = {numel};
-  batch_shape.insert(batch_shape.end(), shape.begin(), shape.end());
-  const auto basis = torch::eye(numel, torch::kFloat64).view(batch_shape);
-  return map(basis).flatten(1).t().contiguous();
-}
-
-// Applies a real half-grid multiplier per channel to [N, C, H, W].
-torch::Tensor fourier_filter(const torch::Tensor& x, const torch::Tensor& multiplier) {
-  const auto z = torch::fft::rfft2(x, c10::nullopt, {-2, -1}, "ortho") * multiplier;
-  return torch::fft::irfft2(z, std::vector<int64_t>{x.size(-2), x.size(-1)}, {-2, -1}, "ortho");
-}
-
-torch::Tensor dense_posterior_mean(LinearOperatorImpl& op, const torch::Tensor& y,
-                                   const GaussianMeasurementModel& m) {
-  const auto in = op.input_shape(), out = op.output_shape();
-  const auto a = dense([&](const torch::Tensor& x) { return op.forward(x); }, in);
-  const auto c =
-      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.prior_power); }, in);
-  const auto n =
-      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.noise_power); }, out);
-  const auto mean = m.prior_mean.flatten();
-  const auto yy = y.flatten(1).t();  // [out, N]
-  const auto gain = torch::matmul(torch::matmul(c, a.t()),
-                                  torch::linalg_inv(torch::matmul(torch::matmul(a, c), a.t()) + n));
-  const auto x = mean.unsqueeze(1) + torch::matmul(gain, yy - torch::matmul(a, mean).unsqueeze(1));
-  std::vector<int64_t> shape = {y.size(0)};
-  shape.insert(shape.end(), in.begin(), in.end());
-  return x.t().reshape(shape);
-}
 
 double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
   return ((a - b).norm() / b.norm()).item<double>();
@@ -54,7 +20,7 @@ TEST(WienerFilter, IsTheExactPosteriorMeanOfAFourierDiagonalTask) {
   auto p = test::make_gaussian_problem(test::blur_task(), 3, 9, 7, 0.1);
   const auto model = p.measurement_model();
   const auto wiener = wiener_filter(*p.op, p.y, model);
-  const auto exact = dense_posterior_mean(*p.op, p.y, model);
+  const auto exact = test::dense_posterior(*p.op, p.y, model).mean;
   EXPECT_LT(relative_error(wiener, exact), 1e-9);
   // And it is a real improvement over the measurement.
   EXPECT_LT((wiener - p.x_true).norm().item<double>(),
@@ -74,7 +40,7 @@ TEST(TikhonovCg, IsTheExactPosteriorMeanForOperatorsThatAreNotFourierDiagonal) {
     auto p = test::make_gaussian_problem(task, 2, 8, 6, 0.05, 7, test::white_noise());
     const auto model = p.measurement_model();
     const auto cg = tikhonov_cg(*p.op, p.y, model, 200);
-    const auto exact = dense_posterior_mean(*p.op, p.y, model);
+    const auto exact = test::dense_posterior(*p.op, p.y, model).mean;
     EXPECT_LT(relative_error(cg, exact), 1e-8) << p.op->kind();
   }
 }
@@ -118,7 +84,7 @@ TEST(WienerFilter, SolvesMultiChannelIdtWithAbsorption) {
   const auto model =
       GaussianMeasurementModel::make(stats, torch::full({h, w / 2 + 1}, 0.01, torch::kFloat64));
   const auto y = torch::randn({3, 9, h, w}, gen, torch::kFloat64);
-  EXPECT_LT(relative_error(wiener_filter(*op, y, model), dense_posterior_mean(*op, y, model)),
+  EXPECT_LT(relative_error(wiener_filter(*op, y, model), test::dense_posterior(*op, y, model).mean),
             1e-9);
 }
 

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "infer/baselines/gaussian_measurement_model.hpp"
+#include "infer/likelihood/likelihood_step.hpp"
+
+namespace wsd {
+
+// The data-consistency step that uses the measurement noise model (`sampler.likelihood:
+// proximal`, with the `exponential` sampler). Each step from t to s < t is the exact Gaussian
+// posterior transition p(x_s | x_t, y) of a linear-Gaussian surrogate:
+//   1. x0_hat = E[x_0 | x_t] from the prior (Tweedie), with covariance
+//        C_t = (P^-1 + (alpha_t^2 / sigma_t^2) (K K^T)^-1)^-1,
+//      P the data's power spectrum and K K^T the prior's noise spectrum (exact for the Gaussian
+//      prior; for a network, the covariance of the Gaussian fit to the same data);
+//   2. the proximal solve  x0_dc = argmin ||y - A x||^2_{Sigma^-1 lambda} + ||x -
+//   x0_hat||^2_{C_t^-1}
+//      with Sigma = s^2 K_y K_y^T the task's structured measurement noise, in closed form per
+//      frequency (FourierGaussianPosterior), its posterior covariance P_t;
+//   3. re-noising with the prior's own structured noise along the forward-process bridge:
+//        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T + c1^2 P_t),
+//        c1 = alpha_s sigma_{t|s}^2 / sigma_t^2,  c2 = (alpha_t / alpha_s) sigma_s^2 / sigma_t^2,
+//        sigma_b^2 = sigma_{t|s}^2 sigma_s^2 / sigma_t^2,  sigma_{t|s}^2 = 1 - alpha_t^2 /
+//        alpha_s^2.
+// With the Gaussian prior every transition is exact, so the sampler draws exact posterior
+// samples at any number of steps. The step is implicit (a solve, not a gradient step): it cannot
+// diverge, and its weight follows from the noise level and the schedule; lambda scales the
+// data precision (1 = the noise model as given).
+//
+// The increment returned is x_s minus the exponential sampler's own prior step, so the sampler
+// lands on x_s. Each image draws its noise from its own seed and the step index.
+class ProximalLikelihoodStep final : public LikelihoodStep {
+ public:
+  // `model`: the data's power spectrum and the measurement noise spectrum (its mean is unused);
+  // `prior_noise_power`: k^2 of the prior's noise on the half grid [H, W/2+1]; one seed per
+  // image of y. Throws InputError when the operator is not Fourier-diagonal.
+  ProximalLikelihoodStep(LinearOperator op, torch::Tensor y, LambdaWeight weight,
+                         const GaussianMeasurementModel& model,
+                         const torch::Tensor& prior_noise_power, std::vector<uint64_t> seeds);
+
+  std::string name() const override { return "proximal"; }
+  torch::Tensor increment(const LikelihoodInput& in) override;
+
+  // The state to start the reverse process from, a draw from the surrogate's p(x_t | y):
+  //   x_t = alpha_t (x_w + xi) + sigma_t n,   xi ~ N(0, Cov[x_0 | y]),
+  // with x_w the Wiener estimate from the data's mean and spectrum and n the prior's noise
+  // (`prior_noise`, [N, C, H, W]). Frequencies the prior's noise does not reach are never noised
+  // by the forward process, so x_t carries alpha_t x_0 there and the reverse process only
+  // scales it: started from pure noise they would stay empty whatever the data say.
+  torch::Tensor initial_state(const torch::Tensor& prior_noise, double alpha_t, double sigma_t);
+
+ private:
+  torch::Tensor tweedie_covariance(double alpha_t, double sigma_t) const;
+
+  torch::Tensor white_noise(const std::vector<int64_t>& shape, uint64_t stream) const;
+
+  torch::Tensor transfer_;           // complex128 [C', Cin, H, W]
+  torch::Tensor data_mean_;          // float64 [C, H, W]
+  torch::Tensor data_power_;         // float64 [C or 1, H, W], full grid
+  torch::Tensor prior_noise_power_;  // float64 [1, H, W]
+  torch::Tensor noise_power_;        // float64 [C' or 1, H', W']
+  std::vector<uint64_t> seeds_;
+  int64_t step_ = 0;
+};
+
+}  // namespace wsd

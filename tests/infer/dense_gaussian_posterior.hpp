@@ -1,0 +1,58 @@
+#pragma once
+
+// The exact posterior of a small linear-Gaussian problem from explicit matrices:
+//   E[x | y] = mu + C A^T (A C A^T + N)^-1 (y - A mu),  Cov[x | y] = C - C A^T (A C A^T + N)^-1 A
+//   C,
+// an independent reference for the Fourier-domain solvers.
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <vector>
+
+#include "infer/baselines/gaussian_measurement_model.hpp"
+#include "operators/linear_operator.hpp"
+
+namespace wsd::test {
+
+// The matrix [out, in] of a linear map on tensors of per-image shape `shape`.
+inline torch::Tensor dense(const std::function<torch::Tensor(const torch::Tensor&)>& map,
+                           const std::vector<int64_t>& shape) {
+  int64_t numel = 1;
+  for (auto s : shape) numel *= s;
+  std::vector<int64_t> batch_shape = {numel};
+  batch_shape.insert(batch_shape.end(), shape.begin(), shape.end());
+  const auto basis = torch::eye(numel, torch::kFloat64).view(batch_shape);
+  return map(basis).flatten(1).t().contiguous();
+}
+
+// Applies a real half-grid multiplier per channel to [N, C, H, W].
+inline torch::Tensor fourier_filter(const torch::Tensor& x, const torch::Tensor& multiplier) {
+  const auto z = torch::fft::rfft2(x, c10::nullopt, {-2, -1}, "ortho") * multiplier;
+  return torch::fft::irfft2(z, std::vector<int64_t>{x.size(-2), x.size(-1)}, {-2, -1}, "ortho");
+}
+
+struct DensePosterior {
+  torch::Tensor mean;        // [N, C, H, W]
+  torch::Tensor covariance;  // [CHW, CHW]
+};
+
+inline DensePosterior dense_posterior(LinearOperatorImpl& op, const torch::Tensor& y,
+                                      const GaussianMeasurementModel& m) {
+  const auto in = op.input_shape(), out = op.output_shape();
+  const auto a = dense([&](const torch::Tensor& x) { return op.forward(x); }, in);
+  const auto c =
+      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.prior_power); }, in);
+  const auto n =
+      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.noise_power); }, out);
+  const auto mean = m.prior_mean.flatten();
+  const auto yy = y.to(torch::kFloat64).flatten(1).t();  // [out, N]
+  const auto gain = torch::matmul(torch::matmul(c, a.t()),
+                                  torch::linalg_inv(torch::matmul(torch::matmul(a, c), a.t()) + n));
+  const auto x = mean.unsqueeze(1) + torch::matmul(gain, yy - torch::matmul(a, mean).unsqueeze(1));
+  std::vector<int64_t> shape = {y.size(0)};
+  shape.insert(shape.end(), in.begin(), in.end());
+  return {x.t().reshape(shape), c - torch::matmul(gain, torch::matmul(a, c))};
+}
+
+}  // namespace wsd::test
