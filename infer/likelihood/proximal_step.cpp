@@ -57,14 +57,23 @@ torch::Tensor ProximalLikelihoodStep::white_noise(const std::vector<int64_t>& sh
   return torch::stack(white).to(y_.device());
 }
 
+FourierGaussianPosterior ProximalLikelihoodStep::data_posterior(const torch::Tensor& prior_power,
+                                                                double t, int64_t channels) const {
+  return FourierGaussianPosterior(transfer_, prior_power,
+                                  noise_power_ / std::max(weight_.at(t), 1e-300), channels);
+}
+
+torch::Tensor ProximalLikelihoodStep::posterior_mean(const FourierGaussianPosterior& posterior,
+                                                     const torch::Tensor& m) {
+  const auto residual =
+      y_.to(torch::kFloat64) - op_->forward(m.to(y_.scalar_type())).to(torch::kFloat64);
+  return posterior.mean(m, fft2_ortho(residual));
+}
+
 torch::Tensor ProximalLikelihoodStep::initial_state(const torch::Tensor& prior_noise,
                                                     double alpha_t, double sigma_t) {
-  const FourierGaussianPosterior posterior(transfer_, data_power_, noise_power_ / weight_.at(1.0),
-                                           prior_noise.size(1));
-  const auto mean = data_mean_.unsqueeze(0);
-  const auto residual =
-      y_.to(torch::kFloat64) - op_->forward(mean.to(y_.scalar_type())).to(torch::kFloat64);
-  const auto x0 = posterior.mean(mean, fft2_ortho(residual)) +
+  const auto posterior = data_posterior(data_power_, 1.0, prior_noise.size(1));
+  const auto x0 = posterior_mean(posterior, data_mean_.unsqueeze(0)) +
                   posterior.colour(white_noise(prior_noise.sizes().slice(1).vec(), 0), 1.0,
                                    torch::zeros_like(data_power_));
   return (alpha_t * x0 + sigma_t * prior_noise.to(torch::kFloat64)).to(prior_noise.scalar_type());
@@ -85,13 +94,8 @@ torch::Tensor ProximalLikelihoodStep::increment(const LikelihoodInput& in) {
   const auto prior = denoised_state(schedule, x_t, in.s_w.detach(), t);
   const auto prior_step = alpha_s * prior.x0_hat + sigma_s * prior.n_hat;
 
-  const double lambda = weight_.at(t);
-  const FourierGaussianPosterior posterior(transfer_, tweedie_covariance(alpha_t, sigma_t),
-                                           noise_power_ / std::max(lambda, 1e-300), x_t.size(1));
-  const auto x0_hat = prior.x0_hat.to(torch::kFloat64);
-  const auto residual =
-      y_.to(torch::kFloat64) - op_->forward(x0_hat.to(x_t.scalar_type())).to(torch::kFloat64);
-  const auto x0_dc = posterior.mean(x0_hat, fft2_ortho(residual));
+  const auto posterior = data_posterior(tweedie_covariance(alpha_t, sigma_t), t, x_t.size(1));
+  const auto x0_dc = posterior_mean(posterior, prior.x0_hat);
 
   // The bridge from x_t back to x_s given x_0; 1 - alpha_t^2 / alpha_s^2 = -expm1(-(B_t - B_s))
   // stays >= 0 and accurate for small steps.

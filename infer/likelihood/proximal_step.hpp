@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "infer/baselines/fourier_gaussian_posterior.hpp"
 #include "infer/baselines/gaussian_measurement_model.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 
@@ -55,6 +56,11 @@ class ProximalLikelihoodStep final : public LikelihoodStep {
   torch::Tensor tweedie_covariance(double alpha_t, double sigma_t) const;
 
   torch::Tensor white_noise(const std::vector<int64_t>& shape, uint64_t stream) const;
+  // The data's posterior under the prior N(m, prior_power) and the noise model at lambda_t,
+  // and its mean for prior means m [N or 1, C, H, W].
+  FourierGaussianPosterior data_posterior(const torch::Tensor& prior_power, double t,
+                                          int64_t channels) const;
+  torch::Tensor posterior_mean(const FourierGaussianPosterior& posterior, const torch::Tensor& m);
 
   torch::Tensor transfer_;           // complex128 [C', Cin, H, W]
   torch::Tensor data_mean_;          // float64 [C, H, W]
