@@ -39,5 +39,6 @@ Command add_info_command(CLI::App& root, const GlobalOptions& global);
 Command add_import_command(CLI::App& root, const GlobalOptions& global);
 Command add_predict_command(CLI::App& root, const GlobalOptions& global);
 Command add_export_command(CLI::App& root, const GlobalOptions& global);
+Command add_upgrade_command(CLI::App& root, const GlobalOptions& global);
 
 }  // namespace wsd::cli

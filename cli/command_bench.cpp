@@ -28,7 +28,7 @@ namespace {
 
 using nlohmann::json;
 
-// The CIFAR-10 batch the design notes measure the authors' noise generation on.
+// The CIFAR-10 image shape the authors' code works at: the reference shape for noise timings.
 constexpr int64_t kReferenceChannels = 3, kReferenceSize = 32;
 
 struct BenchOptions {

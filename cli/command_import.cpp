@@ -94,8 +94,9 @@ torch::Tensor sign_check_images(const Config& config, int64_t n) {
   return BatchLoader(dataset, o).next();
 }
 
-// DESIGN.md section 1: the sign of an imported network is uncertain; keep the one whose Tweedie
-// estimate denoises. Updates the config's model.score_sign to the decision.
+// docs/maths.md, 'Sign of imported networks': the sign of an imported network is uncertain;
+// keep the one whose Tweedie estimate denoises. Updates the config's model.score_sign to the
+// decision.
 void check_sign(Config& config, DdpmUNet network, const ImportOptions& o) {
   const torch::Device device = resolve_device(o.device);
   network->to(device);

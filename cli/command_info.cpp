@@ -39,10 +39,16 @@ void print_build_info() {
 }
 
 std::string noise_detail(const NoiseConfig& noise) {
-  if (noise.family != NoiseFamily::kGrf) return "";
   std::ostringstream out;
-  out << ", kernel std " << noise.grf_sigma_min << "-" << noise.grf_sigma_max << " px ("
-      << noise.grf_sampling << ")";
+  if (noise.family == NoiseFamily::kGrf || noise.family == NoiseFamily::kMixture) {
+    out << ", kernel std " << noise.grf_sigma_min << "-" << noise.grf_sigma_max << " px ("
+        << noise.grf_sampling << ")";
+  }
+  if (noise.family == NoiseFamily::kMixture) out << ", white fraction " << noise.white_fraction;
+  if (noise.family == NoiseFamily::kPowerLaw) {
+    out << ", exponent " << noise.power_exponent << ", cutoff " << noise.power_cutoff
+        << " cycles/px";
+  }
   return out.str();
 }
 
@@ -104,6 +110,10 @@ void print_checkpoint_info(const std::string& path) {
             << s.model_tensors << " tensors, dtype " << dtypes.str() << "\n"
             << "  ema weights     " << (s.has_ema ? "yes" : "no") << "\n"
             << "  optimizer state " << (s.has_optimizer ? "yes" : "no") << "\n"
+            << "  checksums       "
+            << (s.checksums_verified ? "verified for every tensor"
+                                     : "none (format v1; 'wsdiff upgrade' adds them)")
+            << "\n"
             << "  step            " << s.state.step << " (epoch " << s.state.epoch << ", "
             << with_thousands(s.state.images_seen) << " images seen)\n";
   if (!s.config_yaml.empty()) print_config_summary(s.config_yaml);

@@ -1,5 +1,7 @@
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -7,6 +9,7 @@
 #include <optional>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/io/h5_file.hpp"
@@ -30,6 +33,20 @@ struct SampleOptions {
   bool raw_weights = false;
 };
 
+// The samples are kept in memory until written (twice while they are joined): refuse an --n
+// whose samples would not fit in half of the machine's memory, before any compute.
+void check_sample_memory(int64_t n, int64_t channels, int64_t size) {
+  const double bytes = 2.0 * static_cast<double>(n) * channels * size * size * sizeof(float);
+  const double physical =
+      static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  if (physical > 0 && bytes > 0.5 * physical) {
+    throw InputError(fmt::format(
+        "--n {}: {} samples of {}x{}x{} need about {:.1f} GiB, more than half of this machine's "
+        "{:.1f} GiB; draw them in several runs (--seed offsets them)",
+        n, n, channels, size, size, bytes / (1 << 30), physical / (1 << 30)));
+  }
+}
+
 int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   const Checkpoint checkpoint = load_checkpoint(o.checkpoint);
   // --set edits the checkpoint's own config; --config replaces its sampler section.
@@ -39,6 +56,8 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     config.sampler = load_config(config_options.config_path, config_options.overrides).sampler;
   }
   const uint64_t first_seed = o.seed.value_or(config.sampler.seed);
+  ensure_writable_dir(o.out, "--out");
+  check_sample_memory(o.n, config.model.image_channels, config.model.image_size);
   const torch::Device device = resolve_device(o.device);
   torch::NoGradGuard no_grad;
   const std::unique_ptr<Prior> prior = load_prior(checkpoint, o.checkpoint, !o.raw_weights, device);
@@ -53,7 +72,7 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     spdlog::warn("sampler.clamp_x0: the Tweedie estimate is clamped to [-1, 1] at every step");
     score = clamped_tweedie_score(prior->schedule(), score);
   }
-  const auto grid = uniform_time_grid(steps, config.model.t_eps);
+  const auto grid = time_grid_for(prior->schedule(), config.sampler, steps, config.model.t_eps);
   const bool flow = config.model.process == ProcessType::kFlow;
   // sampler.batch_size images at a time, image i from its own seed: results depend neither on
   // --n nor on the batch size, and memory stays bounded for thousands of samples.
@@ -77,16 +96,21 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
       spdlog::info("sampling batch {}/{}, step {}/{} ({:.1f} s, ETA {:.1f} s)", b + 1, batches,
                    step, total, seconds, seconds / done * (1.0 - done));
     };
+    const DivergenceGuard guard(
+        "unconditional sampling from '" + o.checkpoint + "', " + std::to_string(steps) + " " +
+            (flow ? "flow_euler" : std::string(enum_name(config.sampler.method))) +
+            " steps (try more --steps, or check the prior with wsdiff info)",
+        first, 1);
     if (flow) {
       // A flow-matching network predicts the velocity; its ODE needs only the x_0 estimate.
       const DenoiserFn denoise = [&](const torch::Tensor& xt, const torch::Tensor& t) {
         return prior->x0_estimate(xt, t);
       };
-      x = sample_flow_euler(denoise, x, grid, progress);
+      x = sample_flow_euler(denoise, x, grid, guard.wrap(progress));
       x = prior->x0_estimate(x, time_like(x, grid.back()));
     } else {
       SamplerContext context;
-      context.callback = progress;
+      context.callback = guard.wrap(progress);
       context.noise = &noise;
       context.seeds = seeds;
       x = sampler_for(config.sampler.method)(prior->schedule(), score, x, grid, context);

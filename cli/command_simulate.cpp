@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/util/device.hpp"
@@ -23,6 +24,8 @@ struct SimulateOptions {
 int run_simulate(const SimulateOptions& o, const ConfigOptions& config_options) {
   const Config config = load_config(config_options.config_path, config_options.overrides);
   const int64_t n = o.n > 0 ? o.n : config.task.n_images;
+  ensure_writable_file(o.out, "--out");
+  if (!o.png.empty()) ensure_writable_file(o.png + "_truth.png", "--png");
   const auto set = simulate_measurements(config, n, resolve_device(o.device));
   if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty()) {
     std::filesystem::create_directories(parent);

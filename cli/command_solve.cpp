@@ -7,11 +7,13 @@
 #include <filesystem>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/util/device.hpp"
+#include "core/util/errors.hpp"
 #include "infer/eval/measurement_set.hpp"
 #include "infer/eval/reconstruction.hpp"
 #include "infer/metrics/psnr.hpp"
@@ -29,6 +31,14 @@ struct SolveOptions {
 };
 
 int run_solve(const SolveOptions& o, const ConfigOptions& config_options) {
+  for (const auto& assignment : config_options.overrides) {
+    if (assignment.rfind("task.", 0) == 0) {
+      throw InputError("--set " + assignment + ": the measurement file '" + o.measurements +
+                       "' fixes the task; simulate new measurements to change it");
+    }
+  }
+  ensure_writable_file(o.out, "--out");
+  if (!o.png.empty()) ensure_writable_dir(o.png, "--png");
   const MeasurementSet set = read_measurements(o.measurements);
   // The measurement file's config (its task and sampler); --config replaces the sampler
   // section, --set edits either.

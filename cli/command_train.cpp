@@ -170,6 +170,9 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
   app->add_option("--resume", *resume,
                   "checkpoint to resume from, or 'auto' for the newest in --out");
   return {app, [=, &global]() {
+            // First: a stop that arrives while the run sets up still ends in a clean stop.
+            std::signal(SIGINT, request_stop);
+            std::signal(SIGTERM, request_stop);
             TrainRequest request;
             request.config = load_config(config->config_path, config->overrides);
             request.env = read_dist_env();
@@ -185,8 +188,6 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
             }
             init_logging({global.log_level, request.env.rank, request.env.world_size});
             prepare_run_dir(request.out_dir, to_yaml(request.config), request.env.rank);
-            std::signal(SIGINT, request_stop);
-            std::signal(SIGTERM, request_stop);
             if (gaussian) {
               return estimate_gaussian_prior(request.config, request.out_dir, request.resume);
             }

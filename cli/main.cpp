@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/command.hpp"
 #include "core/config/config_error.hpp"
+#include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/logging.hpp"
 #include "core/util/version.hpp"
@@ -27,6 +29,10 @@ int fail(const std::string& prefix, const std::string& message, ExitCode code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  wsd::configure_cpu_numerics();
+  // A file-size limit (ulimit -f) then fails a write with EFBIG, reported like a full disk,
+  // instead of killing the process in the middle of it.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"wsdiff: Whitened Score diffusion priors for imaging inverse problems", "wsdiff"};
   app.set_version_flag("--version", std::string("wsdiff ") + wsd::kVersion);
   app.require_subcommand(1);
@@ -41,7 +47,7 @@ int main(int argc, char** argv) {
       wsd::cli::add_solve_command(app, global),  wsd::cli::add_eval_command(app, global),
       wsd::cli::add_bench_command(app, global),  wsd::cli::add_info_command(app, global),
       wsd::cli::add_import_command(app, global), wsd::cli::add_predict_command(app, global),
-      wsd::cli::add_export_command(app, global),
+      wsd::cli::add_export_command(app, global), wsd::cli::add_upgrade_command(app, global),
   };
 
   try {

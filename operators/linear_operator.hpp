@@ -40,6 +40,15 @@ class LinearOperatorImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LinearOperator);
 
+// ||A||^2, the largest eigenvalue of A^H A: what bounds the step size of an explicit gradient
+// step on ||y - A x||^2 (infer/likelihood/likelihood_step.hpp). Exact for Fourier-diagonal
+// operators (the largest singular value of the transfer function over all frequencies);
+// otherwise 500 power iterations with a 1% margin, so that it bounds ||A||^2 from above.
+double operator_norm_squared(LinearOperatorImpl& op);
+// Power iteration on A^H A from a fixed random start, on the operator's device. It approaches
+// ||A||^2 from below; the Rayleigh quotient of the last iterate is returned.
+double operator_norm_squared_by_power_iteration(LinearOperatorImpl& op, int64_t iterations = 100);
+
 // Builds a concrete operator module and wraps it in the LinearOperator holder (the holder's
 // own forwarding constructor would try to construct the abstract base).
 template <class Impl, class... Args>

@@ -4,9 +4,11 @@
 #   ./scripts/gpu-build.sh fetch      (on a machine with Debian's registry)
 #       downloads the .deb files the build needs into .deps/ (git-ignored);
 #   ./scripts/gpu-build.sh build [ctest args...]   (on the GPU machine)
-#       unpacks .deps/*.deb into /tmp/deps, configures against the torch of
-#       /opt/torch/.venv (override with WSD_GPU_PYTHON), builds build-gpu/ with
-#       -DWSD_WITH_CUDA=ON, and runs ctest with the given arguments (default: -L gpu).
+#       unpacks .deps/*.deb into /tmp/deps, configures against the torch of the first Python
+#       that has one (WSD_GPU_PYTHON, the active virtual environment, python3 on PATH, then
+#       /opt/*/.venv and /opt/*/bin), builds build-gpu/ with -DWSD_WITH_CUDA=ON for the GPU's
+#       compute capability (override with TORCH_CUDA_ARCH_LIST), and runs ctest with the given
+#       arguments (default: -L gpu).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 deps_dir="$root/.deps"
@@ -28,21 +30,39 @@ fetch() {
   echo "[wsdiff] $(ls "$deps_dir"/*.deb | wc -l) packages in .deps/ ($(du -sh "$deps_dir" | cut -f1))"
 }
 
+# The first Python that imports torch.
+find_torch_python() {
+  local candidates=("${WSD_GPU_PYTHON:-}" "${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python3}"
+                    "$(command -v python3 || true)" /opt/*/.venv/bin/python3 /opt/*/bin/python3)
+  for python in "${candidates[@]}"; do
+    [ -n "$python" ] && [ -x "$python" ] && "$python" -c 'import torch' 2>/dev/null &&
+      { echo "$python"; return 0; }
+  done
+  return 1
+}
+
 build() {
-  local python="${WSD_GPU_PYTHON:-/opt/torch/.venv/bin/python3}"
-  [ -d "$deps_dir" ] || { echo "no .deps/: run '$0 fetch' first and carry .deps" >&2; exit 2; }
+  local python arch multiarch
+  python="$(find_torch_python)" ||
+    { echo "no Python with torch found: set WSD_GPU_PYTHON to one" >&2; exit 2; }
+  [ -d "$deps_dir" ] ||
+    { echo "no .deps/: run '$0 fetch' where Debian's registry is reachable, then copy .deps/ here" >&2; exit 2; }
+  arch="${TORCH_CUDA_ARCH_LIST:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1)}"
+  arch="${arch:-9.0}"
+  multiarch="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo "$(uname -m)-linux-gnu")"
+  echo "[wsdiff] torch from $python, CUDA architecture $arch" >&2
   mkdir -p "$unpack_dir"
   for deb in "$deps_dir"/*.deb; do dpkg -x "$deb" "$unpack_dir"; done
   export PATH="$unpack_dir/usr/bin:$PATH"
-  export LD_LIBRARY_PATH="$unpack_dir/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH="$unpack_dir/usr/lib/$multiarch${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   local torch_prefix nccl_include
   torch_prefix="$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
   nccl_include="$("$python" -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))')"
   cmake -S "$root" -B "$root/build-gpu" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$unpack_dir/usr" \
-    -DHDF5_ROOT="$unpack_dir/usr/lib/x86_64-linux-gnu/hdf5/serial" \
+    -DHDF5_ROOT="$unpack_dir/usr/lib/$multiarch/hdf5/serial" \
     -DWSD_NCCL_INCLUDE_DIR="$nccl_include" \
-    -DTORCH_CUDA_ARCH_LIST=9.0 \
+    -DTORCH_CUDA_ARCH_LIST="$arch" \
     -DWSD_WITH_CUDA=ON -DWSD_WITH_GLOO=ON
   cmake --build "$root/build-gpu" --parallel "$(nproc)"
   if [ $# -eq 0 ]; then set -- -L gpu; fi

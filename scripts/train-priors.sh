@@ -3,15 +3,17 @@
 # conventional prior (white noise), from configs/prior_fashion_mnist_{ws,conventional}.yaml,
 # side by side, each on half of the CPU cores (or on the GPU when there is one).
 #
-#   ./scripts/train-priors.sh [--steps N] [--set KEY=VALUE]...
+#   ./scripts/train-priors.sh [--steps N] [--set KEY=VALUE]... [--prior NAME]...
 #                                           train (default: the configs' train.steps), resuming;
-#                                           --set overrides a config key of both runs
+#                                           --set overrides a config key of every run; --prior
+#                                           picks configs/prior_fashion_mnist_NAME.yaml (default:
+#                                           ws and conventional; also ws_mixture)
 #   ./scripts/train-priors.sh carry         copy each run's last.h5 and metrics.jsonl to
 #                                           models/in-progress/<name>/ (to go on elsewhere)
 #   ./scripts/train-priors.sh export        write each run's EMA weights to models/<name>.h5
 #                                           and their sha256 to models/SHA256SUMS
 #
-# Runs live in runs/priors/<name>/ (override with WSD_PRIORS_RUNS) and resume there
+# carry and export take --prior too. Runs live in runs/priors/<name>/ (override with WSD_PRIORS_RUNS) and resume there
 # (--resume auto). A fresh run directory resumes from models/in-progress/<name>/last.h5 when that
 # exists, and its metrics.jsonl comes along, so the validation curve stays whole.
 set -euo pipefail
@@ -21,18 +23,23 @@ cd "$WSD_ROOT"
 action=train
 steps=""
 overrides=()
+names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     carry|export) action="$1"; shift ;;
     --steps) steps="$2"; shift 2 ;;
     --set) overrides+=(--set "$2"); shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --prior)
+      [ -f "configs/prior_fashion_mnist_$2.yaml" ] ||
+        { wsd_log "no config configs/prior_fashion_mnist_$2.yaml for --prior $2"; exit 2; }
+      names+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) wsd_log "unknown argument '$1' (see --help)"; exit 2 ;;
   esac
 done
 
 runs="${WSD_PRIORS_RUNS:-runs/priors}"
-names=(ws conventional)
+[ ${#names[@]} -gt 0 ] || names=(ws conventional)
 wsdiff=./build/cli/wsdiff
 
 wsd_setup
@@ -56,11 +63,11 @@ case "$action" in
         --out "models/fashion_mnist_$name.h5"
     done
     (cd models && sha256sum fashion_mnist_*.h5 > SHA256SUMS)
-    wsd_log "exported: models/fashion_mnist_{ws,conventional}.h5, sha256 in models/SHA256SUMS"
+    wsd_log "exported: ${names[*]} -> models/fashion_mnist_<name>.h5, sha256 in models/SHA256SUMS"
     exit 0 ;;
 esac
 
-threads=$(( $(nproc) / 2 )); [ "$threads" -ge 1 ] || threads=1
+threads=$(( $(nproc) / ${#names[@]} )); [ "$threads" -ge 1 ] || threads=1
 pids=()
 for name in "${names[@]}"; do
   out="$runs/fashion_mnist_$name"

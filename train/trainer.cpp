@@ -20,6 +20,7 @@
 #include "core/model/score_model.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/noise/structured_noise.hpp"
+#include "core/util/crc32.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/run_dir.hpp"
@@ -121,21 +122,31 @@ StateDict ema_state_dict(const Ema& ema, const torch::nn::Module& module) {
   return out;
 }
 
-// Every rank must run with the same per-rank batch and accumulation, or the average of the ranks'
-// gradients would not be the mean over the global batch.
-void check_same_batch_on_all_ranks(Communicator& communicator, const TrainConfig& tc,
-                                   torch::Device device) {
-  if (communicator.world_size() == 1) return;
-  const auto mine = torch::tensor(
-      {static_cast<int64_t>(tc.batch_size), static_cast<int64_t>(tc.grad_accum)}, torch::kInt64);
-  std::vector<torch::Tensor> sum = {mine.to(device, /*non_blocking=*/false, /*copy=*/true)};
-  communicator.allreduce_sum(sum);
-  if (!torch::equal(sum[0].cpu(), mine * communicator.world_size())) {
-    throw InputError("train.batch_size / train.grad_accum differ between ranks (rank " +
-                     std::to_string(communicator.rank()) + " has " + std::to_string(tc.batch_size) +
-                     " x " + std::to_string(tc.grad_accum) +
-                     "); every rank must use the same config");
+// Every rank must run the same resolved config: ranks with different networks fail deep inside
+// a collective (a Gloo abort), with different step counts one rank leaves while the others wait,
+// and with different batches the averaged gradient is not the global batch's. Checked before the
+// network is built, on the CRC-32 of each rank's resolved YAML: the ranks sum their hashes, each
+// says whether its own differs from the mean, and the ranks sum those answers too, so that every
+// rank stops when any differs.
+std::shared_ptr<Communicator> with_same_config_on_all_ranks(
+    std::shared_ptr<Communicator> communicator, const Config& config, torch::Device device) {
+  if (communicator->world_size() == 1) return communicator;
+  const std::string yaml = to_yaml(config);
+  const int64_t mine = crc32(yaml.data(), yaml.size());
+  const auto sum_over_ranks = [&](int64_t value) {
+    std::vector<torch::Tensor> t = {torch::full({1}, value, torch::kInt64).to(device)};
+    communicator->allreduce_sum(t);
+    return t[0].cpu().item<int64_t>();
+  };
+  const bool differs = sum_over_ranks(mine) != mine * communicator->world_size();
+  const int64_t differing = sum_over_ranks(differs ? 1 : 0);
+  if (differing > 0) {
+    throw InputError(fmt::format(
+        "the ranks' resolved configs differ (rank {} has config hash {:08x}{}); every rank must "
+        "run the same config file with the same --set overrides",
+        communicator->rank(), mine, differs ? ", not the mean of all ranks'" : ""));
   }
+  return communicator;
 }
 
 class TrainingRun {
@@ -145,9 +156,11 @@ class TrainingRun {
         env_(request.env),
         out_dir_(request.out_dir),
         device_(resolve_device(std::string(enum_name(config_.train.device)), env_.local_rank)),
-        communicator_(make_communicator(env_, device_,
-                                        std::chrono::milliseconds(static_cast<int64_t>(
-                                            config_.train.collective_timeout_s * 1000)))),
+        communicator_(with_same_config_on_all_ranks(
+            make_communicator(env_, device_,
+                              std::chrono::milliseconds(
+                                  static_cast<int64_t>(config_.train.collective_timeout_s * 1000))),
+            config_, device_)),
         step_runner_(config_, device_, communicator_) {
     const TrainConfig& tc = config_.train;
     const int world = communicator_->world_size();
@@ -155,7 +168,6 @@ class TrainingRun {
     if (global_batch != static_cast<int64_t>(tc.batch_size) * tc.grad_accum * world) {
       throw std::logic_error("global batch does not match batch_size x grad_accum x world size");
     }
-    check_same_batch_on_all_ranks(*communicator_, tc, device_);
     total_steps_ = tc.steps > 0 ? tc.steps : (tc.images + global_batch - 1) / global_batch;
     const int64_t interval = std::min<int64_t>(
         tc.max_skipped_steps, tc.log_every > 0 ? tc.log_every : tc.max_skipped_steps);
@@ -167,6 +179,10 @@ class TrainingRun {
     if (env_.rank == 0) {
       lock_ = std::make_unique<RunDirectoryLock>(out_dir_);
       fs::create_directories(out_dir_ / "checkpoints");
+      // Under the lock no writer of this run is alive: what a killed writer left goes.
+      for (const auto& stale : remove_stale_temporaries((out_dir_ / "checkpoints").string())) {
+        spdlog::warn("removed {}, a temporary left by a writer that was killed", stale);
+      }
       fs::create_directories(out_dir_ / "samples");
       metrics_ = MetricsLog((out_dir_ / "metrics.jsonl").string());
     }
@@ -275,12 +291,17 @@ class TrainingRun {
       }
       if (tc.validate_every > 0 && step_ % tc.validate_every == 0) validate();
       if (tc.sample_every > 0 && step_ % tc.sample_every == 0) write_samples();
-      const bool stopping = stop.load();
-      if ((tc.checkpoint_every > 0 && step_ % tc.checkpoint_every == 0) || stopping) {
-        outcome.last_checkpoint = save();
-      }
+      const bool checkpoint_step = tc.checkpoint_every > 0 && step_ % tc.checkpoint_every == 0;
+      const bool stopping = stop_agreed(stop, checkpoint_step || log_now);
+      if (checkpoint_step || stopping) outcome.last_checkpoint = save();
       if (stopping) {
-        spdlog::warn("stop requested: checkpoint written at step {}, exiting", step_);
+        if (env_.rank == 0) {
+          spdlog::warn("stop requested: checkpoint {} written at step {}, exiting",
+                       outcome.last_checkpoint, step_);
+        } else {
+          spdlog::warn("stop requested: all ranks stop at step {}; rank 0 wrote the checkpoint",
+                       step_);
+        }
         outcome.interrupted = true;
         break;
       }
@@ -299,6 +320,20 @@ class TrainingRun {
   }
 
  private:
+  // A stop request on any rank (SLURM may signal one task only) stops every rank at the same
+  // step, so that rank 0 writes the checkpoint and no rank waits in a collective the others have
+  // left: the ranks sum their flags every kStopPollSteps steps and at every step that logs or
+  // writes a checkpoint (the same steps on every rank). One process needs no collective.
+  static constexpr int64_t kStopPollSteps = 10;
+  bool stop_agreed(const std::atomic<bool>& stop, bool sync_step) {
+    if (communicator_->world_size() == 1) return stop.load();
+    if (!sync_step && step_ % kStopPollSteps != 0) return false;
+    std::vector<torch::Tensor> flag = {
+        torch::full({1}, stop.load() ? 1.0f : 0.0f, torch::TensorOptions().device(device_))};
+    communicator_->allreduce_sum(flag);
+    return flag[0].item<float>() > 0.0f;
+  }
+
   // Logs the steps skipped since the last call and aborts after too many in a row. The flags are
   // identical on every rank (they derive from the averaged gradients); each rank says whether its
   // own loss was non-finite, which names the rank the problem came from.

@@ -28,8 +28,9 @@ struct TrainRequest {
 // sample grids from the EMA weights, step checkpoints (keep last N), last.h5 and best.h5 (lowest
 // validation loss). Non-finite steps are skipped on the device and reported at the log interval;
 // train.max_skipped_steps in a row abort the run. Ranks' parameters are compared every
-// train.consistency_check_every steps. `stop` is polled once per step: the step finishes, a
-// checkpoint is written and the run returns with `interrupted` set.
+// train.consistency_check_every steps. `stop` is polled once per step (with several ranks, a
+// stop on any rank is agreed by all within 10 steps): the step finishes, rank 0 writes a
+// checkpoint and every rank returns with `interrupted` set.
 TrainOutcome train(const TrainRequest& request, const std::atomic<bool>& stop);
 
 }  // namespace wsd

@@ -1,6 +1,7 @@
 #include "core/checkpoint/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <torch/torch.h>
@@ -32,8 +33,12 @@ std::string utc_now() {
   return buf;
 }
 
+// Every tensor carries a CRC-32 of its bytes (format version 2): a bit flip in the data, which
+// HDF5 reads back silently, fails the load.
 void write_state_dict(h5::File& file, const std::string& group, const StateDict& dict) {
-  for (const auto& [name, tensor] : dict) file.write_tensor(group + "/" + name, tensor);
+  for (const auto& [name, tensor] : dict) {
+    file.write_tensor(group + "/" + name, tensor, /*checksum=*/true);
+  }
   file.set_attr(group, "count", static_cast<int64_t>(dict.size()));
 }
 
@@ -50,6 +55,8 @@ void collect_datasets(const h5::File& file, const std::string& group, const std:
   }
 }
 
+bool has_checksums(const h5::File& file) { return file.attr_int("/", "format_version") >= 2; }
+
 StateDict read_state_dict(const h5::File& file, const std::string& group) {
   StateDict dict;
   if (!file.exists(group)) return dict;
@@ -61,7 +68,10 @@ StateDict read_state_dict(const h5::File& file, const std::string& group) {
                      std::to_string(names.size()) + " tensors, expected " +
                      std::to_string(file.attr_int(group, "count")) + " (incomplete file)");
   }
-  for (const auto& name : names) dict.emplace_back(name, file.read_tensor(group + "/" + name));
+  const bool verify = has_checksums(file);
+  for (const auto& name : names) {
+    dict.emplace_back(name, file.read_tensor(group + "/" + name, verify));
+  }
   return dict;
 }
 
@@ -107,7 +117,8 @@ TrainState read_train_state(const h5::File& file, bool with_rng) {
   if (with_rng && file.exists(g + "/rng")) {
     const int64_t ranks = file.attr_int(g, "ranks");
     for (int64_t r = 0; r < ranks; ++r) {
-      state.rng_states.push_back(file.read_bytes(g + "/rng/rank_" + std::to_string(r)));
+      state.rng_states.push_back(
+          file.read_bytes(g + "/rng/rank_" + std::to_string(r), has_checksums(file)));
     }
   }
   return state;
@@ -124,12 +135,52 @@ auto with_input_errors(Fn&& fn) -> decltype(fn()) {
 
 }  // namespace
 
+namespace {
+
+// Writes `bytes` to `path` through a temporary beside it (written, synced, renamed, folder
+// synced): a crash or a full disk at any point leaves the previous file intact and no temporary.
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
+  const fs::path target(path);
+  const std::string tmp = path + kTemporaryInfix + std::to_string(::getpid());
+  const auto fail = [&](const std::string& what, int error) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write checkpoint '" + path + "': " + what + ": " +
+                             std::strerror(error) + " (the previous file there is intact)");
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot create " + tmp, errno);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      fail("write failed after " + std::to_string(done) + " of " + std::to_string(bytes.size()) +
+               " bytes",
+           error);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int error = errno;
+    ::close(fd);
+    fail("fsync failed", error);
+  }
+  if (::close(fd) != 0) fail("close failed", errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot move it into place", errno);
+  sync_path(target.has_parent_path() ? target.parent_path().string() : ".", O_RDONLY | O_DIRECTORY);
+}
+
+}  // namespace
+
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  // The file is assembled in memory and written with plain writes (h5::File::create_in_memory).
+  std::vector<uint8_t> bytes;
   {
-    h5::File file = h5::File::create(tmp);
+    h5::File file = h5::File::create_in_memory(path);
     file.set_attr("/", "format", std::string(kCheckpointFormat));
     file.set_attr("/", "format_version", kCheckpointFormatVersion);
     file.set_attr("/", "wsdiff_version", std::string(kVersion));
@@ -153,19 +204,30 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
     file.set_attr(g, "images_seen", s.images_seen);
     file.set_attr(g, "ranks", static_cast<int64_t>(s.rng_states.size()));
     for (size_t r = 0; r < s.rng_states.size(); ++r) {
-      file.write_bytes(g + "/rng/rank_" + std::to_string(r), s.rng_states[r]);
+      file.write_bytes(g + "/rng/rank_" + std::to_string(r), s.rng_states[r], /*checksum=*/true);
     }
     // The marker is written last: a file without it was not finished.
     file.set_attr("/", "complete", static_cast<int64_t>(1));
-    file.flush();
+    bytes = file.image();
   }
-  sync_path(tmp, O_RDONLY);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot move checkpoint into place at '" + path + "': " + why);
+  write_file_atomically(path, bytes);
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.rfind(kTemporaryInfix);
+    if (at == std::string::npos || !entry.is_regular_file()) continue;
+    const std::string digits = name.substr(at + std::strlen(kTemporaryInfix));
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stoll(digits));
+    // A live writer (this process, or another run's on a shared folder) keeps its file.
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (fs::remove(entry.path(), ec)) removed.push_back(entry.path().string());
   }
-  sync_path(target.has_parent_path() ? target.parent_path().string() : ".", O_RDONLY | O_DIRECTORY);
+  return removed;
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -214,8 +276,16 @@ CheckpointSummary inspect_checkpoint(const std::string& path) {
       ++summary.model_tensors;
     }
     summary.dtypes.assign(dtypes.begin(), dtypes.end());
+    read_state_dict(file, "/ema");
+    read_state_dict(file, "/optimizer");
+    read_train_state(file, /*with_rng=*/true);
+    summary.checksums_verified = has_checksums(file);
     return summary;
   });
+}
+
+void upgrade_checkpoint(const std::string& from, const std::string& to) {
+  save_checkpoint(load_checkpoint(from), to);
 }
 
 }  // namespace wsd

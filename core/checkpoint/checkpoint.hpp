@@ -12,10 +12,11 @@ namespace wsd {
 // Ordered (name, tensor) pairs: parameter and buffer names are the authors' state-dict keys.
 using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
-// How the network's output relates to the whitened score (DESIGN.md section 1).
+// How the network's output relates to the whitened score (docs/maths.md, 'Network
+// parameterisations' and 'Sign of imported networks').
 struct ModelInfo {
   std::string type;              // ddpm_unet | unet | gaussian
-  std::string parameterisation;  // ws | noise | velocity
+  std::string parameterisation;  // ws | noise | edm | velocity (flow), exact (gaussian)
   int64_t score_sign = 1;        // +1, or -1 for networks trained on the negated target
 };
 
@@ -42,14 +43,30 @@ struct Checkpoint {
 };
 
 inline constexpr const char* kCheckpointFormat = "wsdiff-checkpoint";
-inline constexpr int64_t kCheckpointFormatVersion = 1;
+// Version 2 adds a CRC-32 to every tensor (attribute "crc32"), verified on every load; version 1
+// files load without that check, and upgrade_checkpoint rewrites them as version 2.
+inline constexpr int64_t kCheckpointFormatVersion = 2;
 
-// Writes atomically: a temporary file beside `path` is written, flushed, synced and renamed, so
-// a crash at any point leaves the previous file at `path` intact.
+// Writes atomically: a temporary file beside `path` ("<path>.tmp-<pid>") is written, synced and
+// renamed, so a crash at any point leaves the previous file at `path` intact. A failed write (a
+// full disk) removes the temporary and throws std::runtime_error with the system's reason. The
+// file is assembled in memory first (its size again in RAM).
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 
-// Throws InputError naming the file when it is missing, truncated, corrupt or not a checkpoint.
+// The infix of save_checkpoint's temporaries: "<path>.tmp-<pid>".
+inline constexpr const char* kTemporaryInfix = ".tmp-";
+
+// Removes the temporaries in `dir` left by writers that died (kill -9 during a save): those
+// whose pid is not a running process. Returns their paths.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir);
+
+// Throws InputError naming the file when it is missing, truncated, corrupt (a tensor that does
+// not match its checksum) or not a checkpoint.
 Checkpoint load_checkpoint(const std::string& path);
+
+// Rewrites a checkpoint of any readable format version in the current one (atomically, as
+// save_checkpoint); `to` may equal `from`. The contents are unchanged.
+void upgrade_checkpoint(const std::string& from, const std::string& to);
 
 struct CheckpointSummary {
   int64_t format_version = 0;
@@ -63,10 +80,12 @@ struct CheckpointSummary {
   size_t model_tensors = 0;
   bool has_ema = false;
   bool has_optimizer = false;
+  bool checksums_verified = false;  // every tensor matched its checksum (format version >= 2)
   std::string provenance_json;
 };
 
-// Reads metadata and shapes without loading tensors into memory.
+// Reads the metadata and every tensor (verifying checksums), so a summary also proves the file
+// intact.
 CheckpointSummary inspect_checkpoint(const std::string& path);
 
 }  // namespace wsd

@@ -34,7 +34,8 @@ enum class LrSchedule { kConstant, kCosine };
 enum class Precision { kFp32, kBf16 };
 enum class DeviceKind { kAuto, kCpu, kCuda };
 
-enum class SamplerMethod { kEuler, kHeun, kExponential, kSde };
+enum class SamplerMethod { kEuler, kHeun, kExponential, kDpmSolver2m, kSde };
+enum class TimeGrid { kUniform, kLogSnr, kEdm };
 enum class LikelihoodType { kNone, kWs, kJalal, kDps, kProximal };
 enum class LambdaSchedule { kConstant, kLinear };
 
@@ -187,11 +188,18 @@ struct EnumTraits<DeviceKind> {
 
 template <>
 struct EnumTraits<SamplerMethod> {
-  static constexpr std::array<EnumEntry<SamplerMethod>, 4> kValues{
+  static constexpr std::array<EnumEntry<SamplerMethod>, 5> kValues{
       {{SamplerMethod::kEuler, "euler"},
        {SamplerMethod::kHeun, "heun"},
        {SamplerMethod::kExponential, "exponential"},
+       {SamplerMethod::kDpmSolver2m, "dpm_solver_2m"},
        {SamplerMethod::kSde, "sde"}}};
+};
+
+template <>
+struct EnumTraits<TimeGrid> {
+  static constexpr std::array<EnumEntry<TimeGrid>, 3> kValues{
+      {{TimeGrid::kUniform, "uniform"}, {TimeGrid::kLogSnr, "log_snr"}, {TimeGrid::kEdm, "edm"}}};
 };
 
 template <>

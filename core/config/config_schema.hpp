@@ -237,8 +237,14 @@ struct Schema<SamplerConfig> {
   template <class V>
   static void fields(V& v) {
     using namespace rules;
-    v.field("method", &T::method, "reverse-time integrator");
+    v.field("method", &T::method,
+            "reverse-time integrator: euler (the paper's), heun, exponential (DDIM-like), "
+            "dpm_solver_2m (second-order multistep), sde (stochastic)");
     v.field("steps", &T::steps, "integration steps", above(0));
+    v.field("time_grid", &T::time_grid,
+            "spacing of the steps: uniform in t, log_snr (uniform in log(alpha/sigma)) or edm "
+            "(rho-spacing of sigma/alpha, dense at low noise)");
+    v.field("rho", &T::rho, "time_grid edm: the spacing exponent", above(0));
     v.field("likelihood", &T::likelihood,
             "data-consistency term: none (unconditional), ws, jalal, dps, proximal (exact "
             "Gaussian step with the task's noise model; needs method exponential)");

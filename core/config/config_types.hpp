@@ -120,6 +120,8 @@ struct TrainConfig {
 struct SamplerConfig {
   SamplerMethod method = SamplerMethod::kEuler;
   int steps = 1000;
+  TimeGrid time_grid = TimeGrid::kUniform;
+  double rho = 7.0;  // time_grid edm only
   LikelihoodType likelihood = LikelihoodType::kNone;
   std::optional<double> lambda = 1.0;  // nullopt = `auto`: the sampler picks the weight.
   LambdaSchedule lambda_schedule = LambdaSchedule::kConstant;

@@ -1,5 +1,7 @@
 #include "core/io/h5_file.hpp"
 
+#include "core/util/crc32.hpp"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -119,6 +121,21 @@ File File::create(const std::string& path) {
   return File(Handle(id, H5Fclose), path);
 }
 
+File File::create_in_memory(const std::string& name) {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  silence_hdf5();
+  // A unique name: HDF5 refuses to create a file under the name of one that is open.
+  static int64_t counter = 0;
+  const std::string unique = name + "#memory-" + std::to_string(++counter);
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (!access.valid() || H5Pset_fapl_core(access.get(), size_t{1} << 20, /*backing_store=*/0) < 0) {
+    throw H5Error("cannot set up an in-memory HDF5 file for '" + name + "'");
+  }
+  const hid_t id = H5Fcreate(unique.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
+  if (id < 0) throw H5Error("cannot create an in-memory HDF5 file for '" + name + "'");
+  return File(Handle(id, H5Fclose), name);
+}
+
 File File::open_read(const std::string& path) {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   silence_hdf5();
@@ -205,7 +222,7 @@ Handle File::ensure_group(const std::string& group) {
                 H5Gclose);
 }
 
-void File::write_tensor(const std::string& dataset, const torch::Tensor& tensor) {
+void File::write_tensor(const std::string& dataset, const torch::Tensor& tensor, bool checksum) {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   const TypeMap type = native_type_for(tensor.scalar_type());
   const torch::Tensor data = tensor.detach().to(torch::kCPU, type.dtype).contiguous();
@@ -222,9 +239,12 @@ void File::write_tensor(const std::string& dataset, const torch::Tensor& tensor)
       H5Dwrite(set.get(), type.native, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data_ptr()) < 0) {
     fail("cannot write dataset '" + dataset + "'");
   }
+  if (checksum) {
+    set_attr(dataset, "crc32", static_cast<int64_t>(crc32(data.data_ptr(), data.nbytes())));
+  }
 }
 
-torch::Tensor File::read_tensor(const std::string& dataset) const {
+torch::Tensor File::read_tensor(const std::string& dataset, bool verify) const {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!exists(dataset)) fail("no dataset '" + dataset + "'");
   Handle set(H5Dopen2(handle_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
@@ -246,18 +266,27 @@ torch::Tensor File::read_tensor(const std::string& dataset) const {
       H5Dread(set.get(), type.native, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()) < 0) {
     fail("cannot read dataset '" + dataset + "' (truncated file?)");
   }
+  if (verify) {
+    if (!has_attr(dataset, "crc32")) fail("dataset '" + dataset + "' has no checksum");
+    if (attr_int(dataset, "crc32") != static_cast<int64_t>(crc32(out.data_ptr(), out.nbytes()))) {
+      fail("dataset '" + dataset + "' does not match its checksum (the file is corrupt)");
+    }
+  }
   return out;
 }
 
-void File::write_bytes(const std::string& dataset, const std::vector<uint8_t>& bytes) {
+void File::write_bytes(const std::string& dataset, const std::vector<uint8_t>& bytes,
+                       bool checksum) {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
-  write_tensor(dataset, torch::from_blob(const_cast<uint8_t*>(bytes.data()),
-                                         {static_cast<int64_t>(bytes.size())}, torch::kUInt8));
+  write_tensor(dataset,
+               torch::from_blob(const_cast<uint8_t*>(bytes.data()),
+                                {static_cast<int64_t>(bytes.size())}, torch::kUInt8),
+               checksum);
 }
 
-std::vector<uint8_t> File::read_bytes(const std::string& dataset) const {
+std::vector<uint8_t> File::read_bytes(const std::string& dataset, bool verify) const {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
-  const torch::Tensor t = read_tensor(dataset).to(torch::kUInt8).contiguous();
+  const torch::Tensor t = read_tensor(dataset, verify).to(torch::kUInt8).contiguous();
   const uint8_t* p = t.data_ptr<uint8_t>();
   return std::vector<uint8_t>(p, p + t.numel());
 }
@@ -395,6 +424,18 @@ double File::attr_double(const std::string& object, const std::string& name) con
 void File::flush() {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (H5Fflush(handle_.get(), H5F_SCOPE_GLOBAL) < 0) fail("cannot flush");
+}
+
+std::vector<uint8_t> File::image() {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  flush();
+  const ssize_t size = H5Fget_file_image(handle_.get(), nullptr, 0);
+  if (size < 0) fail("cannot take the file's image");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (H5Fget_file_image(handle_.get(), bytes.data(), bytes.size()) != size) {
+    fail("cannot take the file's image");
+  }
+  return bytes;
 }
 
 }  // namespace wsd::h5

@@ -49,16 +49,25 @@ class File {
  public:
   static File create(const std::string& path);  // truncates an existing file
   static File open_read(const std::string& path);
+  // A file that lives in memory only; `name` identifies it in messages. Its bytes come out of
+  // image(), so that the caller writes them to disk itself and sees the operating system's
+  // errors: a write that fails on a disk file (a full disk) leaves HDF5 holding a half-written
+  // file that it cannot close, and it crashes on it at exit.
+  static File create_in_memory(const std::string& name);
 
   const std::string& path() const { return path_; }
   bool exists(const std::string& object) const;
   bool is_group(const std::string& object) const;
   std::vector<std::string> list(const std::string& group) const;  // member names, sorted
 
-  void write_tensor(const std::string& dataset, const torch::Tensor& tensor);
-  torch::Tensor read_tensor(const std::string& dataset) const;
-  void write_bytes(const std::string& dataset, const std::vector<uint8_t>& bytes);
-  std::vector<uint8_t> read_bytes(const std::string& dataset) const;
+  // With `checksum`, the CRC-32 of the stored bytes goes into the dataset's attribute "crc32";
+  // a read with `verify` recomputes it and fails on a missing or different one (a bit flip in
+  // the data is otherwise read back silently).
+  void write_tensor(const std::string& dataset, const torch::Tensor& tensor, bool checksum = false);
+  torch::Tensor read_tensor(const std::string& dataset, bool verify = false) const;
+  void write_bytes(const std::string& dataset, const std::vector<uint8_t>& bytes,
+                   bool checksum = false);
+  std::vector<uint8_t> read_bytes(const std::string& dataset, bool verify = false) const;
 
   // Attributes on an object ("/" for the file). Intermediate groups are created on write.
   void set_attr(const std::string& object, const std::string& name, const std::string& value);
@@ -72,6 +81,8 @@ class File {
   std::vector<int64_t> attr_ints(const std::string& object, const std::string& name) const;
 
   void flush();
+  // The bytes of the complete file as it stands (flushed first).
+  std::vector<uint8_t> image();
 
  private:
   File(Handle handle, std::string path) : handle_(std::move(handle)), path_(std::move(path)) {}

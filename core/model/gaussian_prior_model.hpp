@@ -1,8 +1,8 @@
 #pragma once
 
-// The closed-form Gaussian prior (DESIGN.md section 1) as a Prior and as a checkpoint: "training"
-// it means estimating the data's mean image and power spectrum in one pass; its whitened score
-// is then exact for the configured structured noise, with no network.
+// The closed-form Gaussian prior (docs/maths.md, 'Closed-form Gaussian prior') as a Prior and as
+// a checkpoint: "training" it means estimating the data's mean image and power spectrum in one
+// pass; its whitened score is then exact for the configured structured noise, with no network.
 //
 // Checkpoint layout (the ordinary wsdiff checkpoint; model_info type "gaussian",
 // parameterisation "exact", score_sign +1):

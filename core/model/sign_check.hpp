@@ -2,11 +2,11 @@
 
 // Which sign does an imported network's output carry? The authors' released training script
 // regresses onto +(beta/sigma) K e while their sampler assumes s_W = -(beta/sigma) K e
-// (DESIGN.md section 1), so a network from their code may be negated. The test: noise clean
-// images at a few times and compare the Tweedie estimate's MSE to the clean images under either
-// sign. A trained prior's estimate beats the noised input itself for the right sign; when
-// neither sign does (untrained or broken weights) the check says nothing and the configured
-// sign stays.
+// (docs/maths.md, 'Sign of imported networks'), so a network from their code may be negated.
+// The test: noise clean images at a few times and compare the Tweedie estimate's MSE to the
+// clean images under either sign. A trained prior's estimate beats the noised input itself for
+// the right sign; when neither sign does (untrained or broken weights) the check says nothing
+// and the configured sign stays.
 
 #include <torch/arg.h>
 #include <torch/types.h>

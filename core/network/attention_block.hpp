@@ -10,7 +10,8 @@
 
 namespace wsd {
 
-// Single-head self-attention over the pixels of a feature map (DESIGN.md section 3):
+// Single-head self-attention over the pixels of a feature map (docs/architecture.md, 'The
+// network (ddpm_unet)'):
 // projection (c -> 3c) gives q, k, v per pixel; weights = softmax over keys of
 // 10 tanh(q.k / sqrt(c)) (a soft cap on the logits); out = output(weights v) + x.
 // It owns a GroupNorm `norm` that the authors' forward pass never applies: the parameter is

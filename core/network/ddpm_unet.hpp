@@ -17,7 +17,8 @@
 namespace wsd {
 
 // Constructor arguments of the authors' UNet; the defaults are their configuration
-// (DESIGN.md section 3). Channel counts at resolution i are n_channels * prod(ch_mults[0..i]).
+// (docs/architecture.md, 'The network (ddpm_unet)'). Channel counts at resolution i are
+// n_channels * prod(ch_mults[0..i]).
 struct DdpmUNetOptions {
   TORCH_ARG(int64_t, image_channels) = 3;
   TORCH_ARG(int64_t, n_channels) = 64;

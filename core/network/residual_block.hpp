@@ -12,7 +12,7 @@
 
 namespace wsd {
 
-// Residual block of the DDPM UNet (DESIGN.md section 3):
+// Residual block of the DDPM UNet (docs/architecture.md, 'The network (ddpm_unet)'):
 //   h = conv1(swish(norm1(x))) + time_emb(time_features)[:, :, None, None]
 //   h = conv2(dropout(swish(norm2(h))))
 //   out = (h + shortcut(x)) / sqrt(2)

@@ -4,11 +4,14 @@
 #ifdef WSD_WITH_CUDA
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #endif
+#include <ATen/Context.h>
 #include <torch/cuda.h>
 
 #include "core/util/errors.hpp"
 
 namespace wsd {
+
+bool configure_cpu_numerics() { return at::globalContext().setFlushDenormal(true); }
 
 bool cuda_usable() {
 #ifdef WSD_WITH_CUDA

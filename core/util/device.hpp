@@ -18,4 +18,11 @@ bool cuda_usable();
 // random draws need no host round trip.
 torch::Generator make_device_generator(uint64_t seed, torch::Device device);
 
+// Flushes denormal floats to zero on the CPU (FTZ/DAZ), for this thread and the threads it
+// starts later (they inherit the floating-point environment): a run whose values decay toward
+// zero (or one that is diverging) otherwise slows down many times on denormal arithmetic, and no
+// result of this project depends on values below 1e-38. Call first thing in a process. Returns
+// false where the CPU has no such mode.
+bool configure_cpu_numerics();
+
 }  // namespace wsd

@@ -16,6 +16,7 @@
 #include "core/util/errors.hpp"
 #include "infer/eval/measurement_set.hpp"
 #include "infer/eval/reconstruction.hpp"
+#include "infer/likelihood/likelihood_step.hpp"
 #include "infer/metrics/psnr.hpp"
 #include "infer/metrics/ssim.hpp"
 
@@ -98,12 +99,27 @@ json choose_lambda(Reconstructor& reconstructor, EvalMethod method,
   double best = -std::numeric_limits<double>::infinity(), chosen = 0.0;
   for (const double lambda : validation.config.eval.lambda_grid) {
     sampler.lambda = lambda;
-    const auto r = reconstructor.run(method, validation, sampler);
+    Reconstruction r;
+    try {
+      r = reconstructor.run(method, validation, sampler);
+    } catch (const UnstableSettingError& e) {
+      spdlog::warn("{}: lambda {:.3g} skipped: {}", enum_name(method), lambda, e.what());
+      trials.push_back({{"lambda", lambda}, {"unstable", true}});
+      continue;
+    } catch (const DivergenceError& e) {
+      spdlog::warn("{}: lambda {:.3g} skipped: {}", enum_name(method), lambda, e.what());
+      trials.push_back({{"lambda", lambda}, {"diverged", true}});
+      continue;
+    }
     const double value = psnr(r.x_hat, validation.x_true).mean().item<double>();
     spdlog::info("{}: lambda {:.3g} on {} validation images: PSNR {:.2f} dB", enum_name(method),
                  lambda, validation.size(), value);
     trials.push_back({{"lambda", lambda}, {"psnr", value}});
     if (value > best) best = value, chosen = lambda;
+  }
+  if (!std::isfinite(best)) {
+    throw InputError(std::string(enum_name(method)) +
+                     ": no weight of eval.lambda_grid is stable (see the warnings above)");
   }
   return {{"chosen", chosen},
           {"images", validation.size()},
@@ -149,7 +165,12 @@ json lambda_json(const Reconstruction& r) {
     const auto& s = *r.lambda_search;
     json trials = json::array();
     for (const auto& t : s.trials) {
-      json trial = {{"lambda", t.lambda}, {"residual_ratio", t.residual_ratio}};
+      json trial = {{"lambda", t.lambda}};
+      if (t.diverged) {
+        trial["diverged"] = true;
+      } else {
+        trial["residual_ratio"] = t.residual_ratio;
+      }
       if (t.psnr) trial["psnr"] = *t.psnr;
       trials.push_back(trial);
     }

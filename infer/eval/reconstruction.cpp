@@ -144,6 +144,8 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sa
     search.expected_noise_energy = energy;
     if (set.x_true.defined()) search.truth = set.x_true.slice(0, 0, probes);
     if (sampler.likelihood != LikelihoodType::kWs) search.min_decade = -2, search.max_decade = 2;
+    // A margin below the bound: its top singular direction would barely contract.
+    if (const auto bound = solver.stability_bound(op)) search.max_lambda = 0.9 * *bound;
     out.lambda_search = select_lambda(search);
     lambda = out.lambda_search->lambda;
     spdlog::info("{}: lambda auto = {:.3g} (residual / expected noise energy {:.3f})", label,

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/util/errors.hpp"
 #include "infer/likelihood/dps_step.hpp"
@@ -40,6 +41,22 @@ std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, Linear
           "PosteriorSolver)");
   }
   throw InputError("unknown sampler.likelihood");
+}
+
+std::optional<double> max_stable_lambda(LikelihoodType type, const DiffusionSchedule& schedule,
+                                        const std::vector<double>& grid,
+                                        LambdaSchedule lambda_schedule, double t_eps,
+                                        double op_norm_squared) {
+  if (type != LikelihoodType::kWs || op_norm_squared <= 0.0) return std::nullopt;
+  const LambdaWeight factor{1.0, lambda_schedule, t_eps};
+  double bound = INFINITY;
+  for (size_t i = 0; i + 1 < grid.size(); ++i) {
+    const double t = grid[i], dt = t - grid[i + 1];
+    const double rate = factor.at(t) * schedule.beta(t) * dt * op_norm_squared;
+    if (rate > 0.0) bound = std::min(bound, 4.0 / rate);
+  }
+  if (!std::isfinite(bound)) return std::nullopt;
+  return bound;
 }
 
 torch::Tensor per_image_norm(const torch::Tensor& x) {

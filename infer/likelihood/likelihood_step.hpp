@@ -1,18 +1,22 @@
 #pragma once
 
-// Data consistency for posterior sampling with y = A x + b (DESIGN.md section 1). After each
-// prior step x_t -> x' of the reverse process, a likelihood step adds an increment computed at
-// x_t (the state the prior step started from) and its whitened score s_W(x_t, t):
+// Data consistency for posterior sampling with y = A x + b (docs/maths.md, 'Likelihood steps').
+// After each prior step x_t -> x' of the reverse process, a likelihood step adds an increment
+// computed at x_t (the state the prior step started from) and its whitened score s_W(x_t, t):
 //   x_{t - dt} = x' + increment.
 // Every norm is taken per image, so unrelated images of a batch never influence each other.
 
 #include <torch/types.h>
 
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/config/config_enums.hpp"
 #include "core/diffusion/schedule.hpp"
+#include "core/util/errors.hpp"
 #include "operators/linear_operator.hpp"
 
 namespace wsd {
@@ -66,6 +70,26 @@ class LikelihoodStep {
 // operator's device and in the sampler's dtype.
 std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, LinearOperator op,
                                                      torch::Tensor y, LambdaWeight weight);
+
+// The largest data weight lambda with which a likelihood step stays stable on a time grid, for
+// the steps that have one. The ws step adds eta_t A^H (y - A x) with eta_t = lambda_t beta_t dt /
+// 2: an explicit gradient step on ||y - A x||^2 / 2, which multiplies the error along A's top
+// singular direction by (1 - eta_t ||A||^2) and so grows unless eta_t ||A||^2 < 2 at every step:
+//   lambda < min_i 4 / (w(t_i) beta(t_i) dt_i ||A||^2),   w the lambda schedule's factor.
+// nullopt for the steps without such a bound: jalal and dps move by a length that does not grow
+// with lambda ||A||^2 times the error (their divergence is caught while sampling), proximal is
+// implicit and none has no step.
+std::optional<double> max_stable_lambda(LikelihoodType type, const DiffusionSchedule& schedule,
+                                        const std::vector<double>& grid,
+                                        LambdaSchedule lambda_schedule, double t_eps,
+                                        double op_norm_squared);
+
+// A setting refused before any work because it is provably unstable (InputError: exit 2). The
+// lambda searches skip such settings instead of failing.
+class UnstableSettingError : public InputError {
+ public:
+  using InputError::InputError;
+};
 
 // Per-image L2 norm of a batch [N, ...] as [N, 1, ..., 1], never exactly zero.
 torch::Tensor per_image_norm(const torch::Tensor& x);

@@ -2,20 +2,15 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
 #include "core/diffusion/forward_process.hpp"
 #include "core/util/errors.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 
 namespace wsd {
-
-std::vector<double> uniform_time_grid(int64_t steps, double t_eps) {
-  TORCH_CHECK(steps >= 1, "a time grid needs at least one step");
-  std::vector<double> grid(static_cast<size_t>(steps + 1));
-  for (int64_t i = 0; i <= steps; ++i) {
-    grid[static_cast<size_t>(i)] = 1.0 - (1.0 - t_eps) * static_cast<double>(i) / steps;
-  }
-  return grid;
-}
 
 torch::Tensor time_like(const torch::Tensor& x, double t) {
   return torch::full({x.size(0)}, t,
@@ -64,6 +59,41 @@ ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn&
   return out;
 }
 
+DivergenceGuard::DivergenceGuard(std::string setting, int64_t first_row, int64_t rows_per_image,
+                                 int64_t every)
+    : setting_(std::move(setting)),
+      first_row_(first_row),
+      rows_per_image_(std::max<int64_t>(1, rows_per_image)),
+      every_(std::max<int64_t>(1, every)) {}
+
+void DivergenceGuard::check(int64_t step, int64_t steps, const torch::Tensor& x) const {
+  if (step % every_ != 0 && step != steps) return;
+  const auto rms = x.detach().flatten(1).to(torch::kFloat64).square().mean(1).sqrt();
+  // NaN compares false, so "not below the limit" catches it along with +inf.
+  const auto bad = rms.le(kMaxRms).logical_not();
+  if (!bad.any().item<bool>()) return;
+  const int64_t row = bad.nonzero()[0][0].item<int64_t>();
+  const double value = rms[row].item<double>();
+  std::ostringstream message;
+  message << "sampling diverged at step " << step << " of " << steps << " for image "
+          << (first_row_ + row) / rows_per_image_ << " (state rms ";
+  if (std::isfinite(value)) {
+    message << std::setprecision(3) << value << ", beyond " << kMaxRms << ")";
+  } else {
+    message << "not finite)";
+  }
+  message << ": " << setting_;
+  throw DivergenceError(message.str());
+}
+
+StepCallback DivergenceGuard::wrap(StepCallback next) const {
+  return
+      [guard = *this, next = std::move(next)](int64_t step, int64_t steps, const torch::Tensor& x) {
+        guard.check(step, steps, x);
+        if (next) next(step, steps, x);
+      };
+}
+
 void report_step(const SamplerContext& context, int64_t step, int64_t steps,
                  const torch::Tensor& x) {
   if (context.callback) context.callback(step, steps, x);
@@ -77,10 +107,17 @@ SamplerFn sampler_for(SamplerMethod method) {
       return sample_heun;
     case SamplerMethod::kExponential:
       return sample_exponential;
+    case SamplerMethod::kDpmSolver2m:
+      return sample_dpm_solver_2m;
     case SamplerMethod::kSde:
       return sample_sde;
   }
   throw InputError("unknown sampler.method");
+}
+
+std::vector<double> time_grid_for(const DiffusionSchedule& schedule, const SamplerConfig& sampler,
+                                  int64_t steps, double t_eps) {
+  return time_grid(schedule, sampler.time_grid, steps, t_eps, sampler.rho);
 }
 
 }  // namespace wsd

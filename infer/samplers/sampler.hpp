@@ -17,10 +17,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/config/config_enums.hpp"
+#include "core/config/config_types.hpp"
 #include "core/diffusion/schedule.hpp"
+#include "infer/samplers/time_grid.hpp"
 
 namespace wsd {
 
@@ -45,9 +49,6 @@ struct SamplerContext {
 using SamplerFn = std::function<torch::Tensor(
     const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
     const std::vector<double>& grid, const SamplerContext& context)>;
-
-// `steps + 1` times, uniform from 1 down to t_eps.
-std::vector<double> uniform_time_grid(int64_t steps, double t_eps);
 
 // t as a float64 [N] tensor on x's device, filled from a host value (no transfer, no sync).
 torch::Tensor time_like(const torch::Tensor& x, double t);
@@ -87,13 +88,21 @@ torch::Tensor sample_exponential(const DiffusionSchedule& schedule, const ScoreF
                                  torch::Tensor x, const std::vector<double>& grid,
                                  const SamplerContext& context = {});
 
+// DPM-Solver++(2M): the exponential step with the data prediction extrapolated linearly in
+// log-SNR from the previous step (second order, one network evaluation per step).
+torch::Tensor sample_dpm_solver_2m(const DiffusionSchedule& schedule, const ScoreFn& score,
+                                   torch::Tensor x, const std::vector<double>& grid,
+                                   const SamplerContext& context = {});
+
 // Euler-Maruyama on the reverse SDE dx = (-beta/2 x - s_W) dt + sqrt(beta) K dw, with K the
 // prior's structured noise (context.noise and context.seeds are required).
 torch::Tensor sample_sde(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
                          const std::vector<double>& grid, const SamplerContext& context = {});
 
-// The sampler a config names.
+// The sampler a config names, and the time grid its settings ask for.
 SamplerFn sampler_for(SamplerMethod method);
+std::vector<double> time_grid_for(const DiffusionSchedule& schedule, const SamplerConfig& sampler,
+                                  int64_t steps, double t_eps);
 
 // Euler steps of the flow-matching ODE for x_t = (1 - t) x_0 + t n, whose velocity
 // v = n - x_0 = (x_t - E[x_0 | x_t]) / t needs only the denoiser: x <- x - dt v, from grid[0] = 1
@@ -115,6 +124,38 @@ struct ScoreEvaluation {
 ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn& score,
                                const torch::Tensor& x, double t, double dt,
                                const SamplerContext& context);
+
+// A reverse process that ran away: a runtime failure (exit 1) whose message names the setting.
+class DivergenceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Watches the state of a reverse process for divergence. Every state of a VP process, like its
+// start state and its data, has a per-image rms of order 1; a state with a non-finite value or
+// an rms above kMaxRms has left the process for good (an unstable explicit likelihood step grows
+// geometrically), and the rest of the run would only produce NaN at full cost (or crawl through
+// denormals). Checked every `every` steps and at the last one, so the host synchronises rarely.
+class DivergenceGuard {
+ public:
+  static constexpr double kMaxRms = 100.0;
+
+  // `setting` says what ran (sampler, steps, likelihood, lambda, stability bound) for the error.
+  // Row r of a batch is image (first_row + r) / rows_per_image.
+  DivergenceGuard(std::string setting, int64_t first_row = 0, int64_t rows_per_image = 1,
+                  int64_t every = 10);
+
+  // Throws DivergenceError naming the step, the first diverged image and its rms.
+  void check(int64_t step, int64_t steps, const torch::Tensor& x) const;
+  // A step callback that checks, then calls `next` (if any).
+  StepCallback wrap(StepCallback next) const;
+
+ private:
+  std::string setting_;
+  int64_t first_row_;
+  int64_t rows_per_image_;
+  int64_t every_;
+};
 
 // Calls the context's callback, if any.
 void report_step(const SamplerContext& context, int64_t step, int64_t steps,

@@ -7,10 +7,13 @@
 // logarithmic grid of lambda (decades, then half a decade either side of the best decade) and
 // keeps the lambda whose mean residual ratio ||y - A x_hat||^2 / E||b||^2 is closest to 1 in
 // log scale. When the ground truth is known, the trials also record PSNR, so a report can say
-// how far the automatic choice lands from the best lambda in hindsight.
+// how far the automatic choice lands from the best lambda in hindsight. The search never returns
+// an unstable lambda: it tries none at or above max_lambda (the likelihood step's stability
+// bound), and a trial whose sampling diverges is recorded as such and never chosen.
 
 #include <torch/types.h>
 
+#include <cmath>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -21,6 +24,7 @@ struct LambdaTrial {
   double lambda = 0;
   double residual_ratio = 0;   // mean over probes of ||y - A x_hat||^2 / E||b||^2
   std::optional<double> psnr;  // mean over probes, when the truth is known
+  bool diverged = false;       // sampling ran away (residual_ratio is then infinite)
 };
 
 struct LambdaSelection {
@@ -40,6 +44,7 @@ struct LambdaSearch {
   double expected_noise_energy = 0;  // E||b||^2 per image
   torch::Tensor truth;               // optional [P, C, H, W]
   double min_decade = -1, max_decade = 4;
+  double max_lambda = INFINITY;  // exclusive: the stability bound, when there is one
 };
 
 LambdaSelection select_lambda(const LambdaSearch& search);

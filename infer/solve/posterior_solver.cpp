@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <iomanip>
+#include <sstream>
+
 #include "core/util/errors.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 #include "infer/likelihood/proximal_step.hpp"
@@ -18,6 +21,22 @@ uint64_t sample_seed(uint64_t seed, int64_t k) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
+}
+
+// What ran, for the errors of an unstable or diverged solve.
+std::string describe_setting(const SamplerConfig& sampler, double lambda,
+                             std::optional<double> bound) {
+  std::ostringstream text;
+  text << "sampler.likelihood " << enum_name(sampler.likelihood) << ", sampler.lambda "
+       << std::setprecision(4) << lambda << ", " << sampler.steps << " "
+       << enum_name(sampler.method) << " steps";
+  if (bound) {
+    text << "; the explicit " << enum_name(sampler.likelihood)
+         << " step is stable only for lambda < " << *bound
+         << " at these steps (lambda * beta_t * dt / 2 * ||A||^2 < 2)";
+  }
+  text << "; lower sampler.lambda, raise sampler.steps or use sampler.likelihood proximal";
+  return text.str();
 }
 
 }  // namespace
@@ -44,7 +63,10 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
         "measurement model");
   }
   const auto prior_noise_power = proximal ? prior_noise.psd(shape[1], shape[2]) : torch::Tensor();
-  const auto grid = uniform_time_grid(sampler.steps, t_eps);
+  const auto grid = time_grid_for(prior.schedule(), sampler, sampler.steps, t_eps);
+  const auto bound = stability_bound(problem.op);
+  const std::string setting = describe_setting(sampler, lambda, bound);
+  if (bound && lambda >= *bound) throw UnstableSettingError("unstable setting: " + setting);
   const SamplerFn sample = sampler_for(sampler.method);
   ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
     return prior.whitened_score(x, t);
@@ -59,7 +81,7 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
     SamplerContext context;
     context.noise = &prior_noise;
     context.seeds = seeds;
-    context.callback = on_step;
+    context.callback = DivergenceGuard(setting, start, m).wrap(on_step);
     const auto y = y_all.slice(0, start, end).to(device, x.scalar_type());
     const LambdaWeight weight{lambda, sampler.lambda_schedule, t_eps};
     if (proximal) {
@@ -82,6 +104,13 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
   }
   const auto x = torch::cat(parts);
   return m == 1 ? x : x.view({images, m, shape[0], shape[1], shape[2]}).mean(1);
+}
+
+std::optional<double> PosteriorSolver::stability_bound(const LinearOperator& op) const {
+  if (sampler.likelihood != LikelihoodType::kWs) return std::nullopt;
+  return max_stable_lambda(sampler.likelihood, prior.schedule(),
+                           time_grid_for(prior.schedule(), sampler, sampler.steps, t_eps),
+                           sampler.lambda_schedule, t_eps, operator_norm_squared(*op.ptr()));
 }
 
 }  // namespace wsd

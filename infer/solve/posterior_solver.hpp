@@ -44,7 +44,13 @@ struct PosteriorSolver {
   double t_eps = 1e-3;
   torch::Device device = torch::kCPU;  // where the prior and the operator live
 
-  // x_hat [N, C, H, W] on the CPU in float32 with the data weight `lambda`.
+  // The largest stable lambda of the configured likelihood step with this operator
+  // (max_stable_lambda; nullopt for the steps without a bound).
+  std::optional<double> stability_bound(const LinearOperator& op) const;
+
+  // x_hat [N, C, H, W] on the CPU in float32 with the data weight `lambda`. Throws
+  // UnstableSettingError (before any work) for a lambda at or above stability_bound, and
+  // DivergenceError when an image's state runs away while sampling.
   torch::Tensor solve(const PosteriorProblem& problem, double lambda,
                       const BatchCallback& on_batch = {}, const StepCallback& on_step = {}) const;
 };

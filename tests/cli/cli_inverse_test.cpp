@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -284,6 +285,65 @@ TEST(CliInverse, SolveValidatesMeasurementsAgainstTheTaskAndThePrior) {
   EXPECT_NE(r.err.find("models 1 x 32 x 32 images, but the task's unknowns are 1 x 16 x 16"),
             std::string::npos)
       << r.err;
+}
+
+// Settings that cannot work are refused before any compute, in one line with exit 2: a data
+// weight beyond the ws step's stability bound, a --set of the task the measurement file fixes,
+// an output path that cannot be written. A reverse process that diverges anyway (the jalal step
+// has no computable bound) stops with exit 1, naming the setting, and writes nothing.
+TEST(CliInverse, UnworkableSettingsFailFastWithOneLine) {
+  const auto& f = fixture();
+  const fs::path meas = temp("fail_fast_meas.h5"), never = temp("fail_fast_never.h5");
+  auto r = test::run_wsdiff({"simulate", "--config", f.task.string(), "--n", "2", "--out",
+                             meas.string(), "--device", "cpu"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto solve = [&](std::vector<std::string> extra, const fs::path& out) {
+    std::vector<std::string> args = {"solve",          "--checkpoint", f.checkpoint.string(),
+                                     "--measurements", meas.string(),  "--out",
+                                     out.string(),     "--device",     "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run_wsdiff(args);
+  };
+  // Progress lines may come first; the failure is one line, the last.
+  const auto one_line = [](const test::ProcessResult& r) {
+    const auto at = r.err.find("error: ");
+    return at != std::string::npos && r.err.find('\n', at) + 1 == r.err.size();
+  };
+  // 100 steps, ||A||^2 = 1: the ws step is stable for lambda < 4 / (beta_max dt) ~ 20.
+  r = solve({"--set", "sampler.lambda=1e4", "--set", "sampler.samples=1"}, never);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("stable only for lambda < 20"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("100 euler steps"), std::string::npos) << r.err;
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_FALSE(fs::exists(never));
+
+  r = solve({"--set", "task.operator=identity"}, never);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("fixes the task"), std::string::npos) << r.err;
+
+  const fs::path blocker = temp("fail_fast_a_file");
+  std::ofstream(blocker) << "x";
+  r = solve({}, blocker / "x.h5");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--out '" + (blocker / "x.h5").string() + "'"), std::string::npos) << r.err;
+  EXPECT_TRUE(one_line(r)) << r.err;
+  r = test::run_wsdiff({"sample", "--checkpoint", f.checkpoint.string(), "--out",
+                        (blocker / "samples").string(), "--n", "2"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("cannot create the folder"), std::string::npos) << r.err;
+  r = test::run_wsdiff(
+      {"simulate", "--config", f.task.string(), "--n", "2", "--out", (blocker / "m.h5").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
+
+  r = solve({"--set", "sampler.likelihood=jalal", "--set", "sampler.lambda=1e8", "--set",
+             "sampler.samples=1"},
+            never);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("sampling diverged at step"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sampler.lambda 1e+08"), std::string::npos) << r.err;
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_FALSE(fs::exists(never));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The run directory belongs to one run at a time, and `--resume auto` finds the newest readable
-// checkpoint, last.h5 included, without ever starting over one it could not read.
+// checkpoint, last.h5 included, without ever starting over one it could not read. Whatever
+// stops a run (a full disk, a stop signal to one rank) leaves it resumable.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -82,6 +83,112 @@ TEST(CliRunDirectory, ResumeAutoNeverStartsOverAnUnreadableLastH5) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("refusing to start over it"), std::string::npos) << r.err;
   EXPECT_EQ(read_file(last), "not an HDF5 file");
+}
+
+// A full disk while a checkpoint is written (here a file-size limit, which fails write() the
+// same way): one line naming the file and the reason, exit 1 rather than a crash at exit, the
+// previous checkpoint unchanged and no temporary left. A temporary that a killed writer left
+// behind is removed when the next run starts.
+TEST(CliRunDirectory, AFullDiskKeepsThePreviousCheckpointAndLeavesNoTemporary) {
+  const fs::path run = temp("disk_full");
+  fs::remove_all(run);
+  auto r = test::run_wsdiff(train_args(run, 2));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path last = run / "checkpoints" / "last.h5";
+  const std::string before = read_file(last);
+  test::ProcessSpec spec;
+  spec.argv = {"prlimit", "--fsize=" + std::to_string(before.size() / 2), "--",
+               test::wsdiff_binary()};
+  for (const auto& a : train_args(run, 4)) spec.argv.push_back(a);
+  r = test::run_process(spec);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("error: cannot write checkpoint '" + run.string()), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("File too large (the previous file there is intact)"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_file(last), before);
+  for (const auto& entry : fs::directory_iterator(run / "checkpoints")) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+
+  // No process has this pid: above the largest pid_max Linux allows (2^22).
+  const fs::path stale = run / "checkpoints" / "step_8.h5.tmp-4194305";
+  std::ofstream(stale) << "half a checkpoint";
+  r = test::run_wsdiff(train_args(run, 4));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_NE(r.err.find("a temporary left by a writer that was killed"), std::string::npos) << r.err;
+}
+
+// Two ranks of `wsdiff train` as torchrun starts them; rank 1 gets `rank1_sets` on top.
+std::vector<test::ProcessSpec> two_rank_specs(const fs::path& run, int steps,
+                                              const std::vector<std::string>& rank1_sets = {}) {
+  const int port = test::free_port();
+  std::vector<test::ProcessSpec> specs(2);
+  for (int r = 0; r < 2; ++r) {
+    std::vector<std::string> sets = {"train.log_every=5"};
+    if (r == 1) sets.insert(sets.end(), rank1_sets.begin(), rank1_sets.end());
+    specs[r].argv = {test::wsdiff_binary()};
+    for (const auto& a : test::tiny_train_args(run, tiny_data(), steps, sets)) {
+      specs[r].argv.push_back(a);
+    }
+    specs[r].env = {{"RANK", std::to_string(r)},           {"WORLD_SIZE", "2"},
+                    {"LOCAL_RANK", std::to_string(r)},     {"MASTER_ADDR", "127.0.0.1"},
+                    {"MASTER_PORT", std::to_string(port)}, {"OMP_NUM_THREADS", "1"}};
+    specs[r].timeout = std::chrono::seconds(180);
+  }
+  return specs;
+}
+
+// Ranks started with different configs (a network of another width, another step count) stop
+// before building anything, every one of them with exit 2 and one line saying so.
+TEST(CliRunDirectory, RanksWithDifferentConfigsRefuseToStart) {
+  for (const auto& difference : {"model.n_channels=64", "train.steps=12"}) {
+    const fs::path run = temp("different_configs");
+    fs::remove_all(run);
+    const auto results = test::run_processes(two_rank_specs(run, 6, {difference}));
+    for (int r = 0; r < 2; ++r) {
+      EXPECT_FALSE(results[r].timed_out) << difference;
+      EXPECT_EQ(results[r].exit_code, 2) << difference << " rank " << r << ": " << results[r].err;
+      EXPECT_NE(
+          results[r].err.find("the ranks' resolved configs differ (rank " + std::to_string(r)),
+          std::string::npos)
+          << results[r].err;
+    }
+  }
+}
+
+// SLURM may signal one task of a job only: a SIGTERM to rank 1 of two stops both ranks at the
+// same step, rank 0 writes the checkpoint there, and both exit 0.
+TEST(CliRunDirectory, AStopSignalToOneRankStopsAllRanksAtOneStep) {
+  const fs::path run = temp("stop_one_rank");
+  fs::remove_all(run);
+  auto specs = two_rank_specs(run, 100000);
+  const std::string metrics = (run / "metrics.jsonl").string();
+  auto& rank1 = specs[1].argv;
+  rank1.insert(rank1.begin(), {"/bin/bash", "-c",
+                               "\"$@\" & pid=$!; for i in $(seq 1200); do "
+                               "[ \"$(wc -l < '" +
+                                   metrics +
+                                   "' 2>/dev/null || echo 0)\" -ge 2 ] && break; "
+                                   "sleep 0.1; done; kill -TERM $pid; wait $pid",
+                               "rank1"});
+  const auto results = test::run_processes(specs);
+  ASSERT_FALSE(results[0].timed_out || results[1].timed_out);
+  EXPECT_EQ(results[0].exit_code, 0) << results[0].err;
+  EXPECT_EQ(results[1].exit_code, 0) << results[1].err;
+  const auto step_after = [](const std::string& text, const std::string& key) {
+    const auto at = text.find(key);
+    return at == std::string::npos ? int64_t{-1} : std::stoll(text.substr(at + key.size()));
+  };
+  const int64_t written = step_after(results[0].err, "written at step ");
+  const int64_t stopped = step_after(results[1].err, "all ranks stop at step ");
+  EXPECT_GT(written, 0) << results[0].err;
+  EXPECT_EQ(written, stopped) << results[1].err;
+  const auto info = test::run_wsdiff({"info", (run / "checkpoints" / "last.h5").string()});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("step            " + std::to_string(written) + " "), std::string::npos)
+      << info.out;
 }
 
 }  // namespace

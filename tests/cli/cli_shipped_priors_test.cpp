@@ -81,6 +81,22 @@ TEST(ShippedPriors, MatchTheirChecksumsAndLoadAsEmaOnlyPriors) {
     ASSERT_EQ(info.exit_code, 0) << info.err;
     EXPECT_NE(info.out.find("optimizer state no"), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("shipped weights ema of step"), std::string::npos) << info.out;
+    // The current format, whatever the file's: the same weights, now with verified checksums.
+    const fs::path upgraded =
+        fs::path(::testing::TempDir()) / ("upgraded_" + prior.path.filename().string());
+    const auto up = test::run_wsdiff({"upgrade", prior.path.string(), "--out", upgraded.string()});
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+    const auto after = test::run_wsdiff({"info", upgraded.string()});
+    ASSERT_EQ(after.exit_code, 0) << after.err;
+    EXPECT_NE(after.out.find("checksums       verified for every tensor"), std::string::npos)
+        << after.out;
+    const auto line = [](const std::string& text, const std::string& key) {
+      const auto at = text.find(key);
+      return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+    };
+    EXPECT_EQ(line(after.out, "parameters"), line(info.out, "parameters"));
+    EXPECT_FALSE(line(info.out, "parameters").empty());
+    EXPECT_EQ(line(after.out, "shipped weights"), line(info.out, "shipped weights"));
   }
 }
 

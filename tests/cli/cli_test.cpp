@@ -28,18 +28,18 @@ size_t line_count(const std::string& text) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
-TEST(Cli, HelpListsAllElevenSubcommands) {
+TEST(Cli, HelpListsAllTwelveSubcommands) {
   const auto r = wsdiff({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   for (const char* cmd : {"train", "sample", "noise", "simulate", "solve", "eval", "bench", "info",
-                          "import", "predict", "export"}) {
+                          "import", "predict", "export", "upgrade"}) {
     EXPECT_NE(r.out.find(std::string("  ") + cmd), std::string::npos) << cmd << "\n" << r.out;
   }
 }
 
 TEST(Cli, EverySubcommandHasHelp) {
   for (const char* cmd : {"train", "sample", "noise", "simulate", "solve", "eval", "bench", "info",
-                          "import", "predict", "export"}) {
+                          "import", "predict", "export", "upgrade"}) {
     const auto r = wsdiff({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find(std::string("wsdiff ") + cmd), std::string::npos) << cmd << "\n" << r.out;

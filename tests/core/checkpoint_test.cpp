@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/io/h5_file.hpp"
+#include "core/util/crc32.hpp"
 #include "core/util/errors.hpp"
 
 namespace wsd {
@@ -118,6 +119,77 @@ TEST(Checkpoint, RejectsTruncatedCorruptAndForeignFiles) {
   expect_input_error(temp_path("missing.h5"), "not a readable HDF5 file");
 }
 
+TEST(Crc32, MatchesTheStandardCheckValueAndChains) {
+  const std::string text = "123456789";
+  EXPECT_EQ(crc32(text.data(), text.size()), 0xCBF43926u);
+  EXPECT_EQ(crc32(text.data() + 4, 5, crc32(text.data(), 4)), 0xCBF43926u);
+  EXPECT_EQ(crc32(text.data(), 0), 0u);
+}
+
+// One flipped bit inside a tensor's data (here the optimizer's, which no load would otherwise
+// look at twice) makes load and summary fail, naming the file and the tensor.
+TEST(Checkpoint, BitFlipInAnyTensorFailsItsChecksum) {
+  const std::string good = temp_path("flip_good.h5");
+  Checkpoint c = sample_checkpoint(3);
+  const auto marker = torch::arange(1000, torch::kFloat32) + 0.25;
+  c.optimizer.emplace_back("final.bias/exp_avg_sq", marker);
+  save_checkpoint(c, good);
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::string pattern(static_cast<const char*>(marker.data_ptr()), marker.nbytes());
+  const auto at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + pattern.size() / 2] ^= 0x10;
+  const std::string flipped = temp_path("flip_bad.h5");
+  std::ofstream(flipped, std::ios::binary) << bytes;
+  expect_input_error(flipped, "/optimizer/final.bias/exp_avg_sq' does not match its checksum");
+  EXPECT_THROW(inspect_checkpoint(flipped), InputError);
+  EXPECT_NO_THROW(load_checkpoint(good));
+}
+
+// Files of format version 1 (no checksums) stay loadable, and upgrade_checkpoint rewrites them
+// in the current version with the same contents and verified checksums.
+TEST(Checkpoint, VersionOneFilesLoadAndUpgrade) {
+  const std::string old_path = temp_path("v1.h5");
+  const Checkpoint c = sample_checkpoint(9);
+  {
+    // The version 1 layout, as version 1 wrote it: the same groups, no "crc32" attributes.
+    h5::File file = h5::File::create(old_path);
+    file.set_attr("/", "format", std::string(kCheckpointFormat));
+    file.set_attr("/", "format_version", int64_t{1});
+    file.set_attr("/", "wsdiff_version", std::string("0.1.0"));
+    file.set_attr("/", "created", std::string("2026-01-01T00:00:00Z"));
+    file.set_attr("/", "config", c.config_yaml);
+    for (const auto& [name, tensor] : c.model) file.write_tensor("/model/" + name, tensor);
+    file.set_attr("/model", "count", static_cast<int64_t>(c.model.size()));
+    file.set_attr("/model", "type", c.model_info.type);
+    file.set_attr("/model", "parameterisation", c.model_info.parameterisation);
+    file.set_attr("/model", "score_sign", c.model_info.score_sign);
+    file.set_attr("/train_state", "step", c.state.step);
+    file.set_attr("/train_state", "epoch", c.state.epoch);
+    file.set_attr("/train_state", "data_position", c.state.data_position);
+    file.set_attr("/train_state", "images_seen", c.state.images_seen);
+    file.set_attr("/train_state", "ranks", int64_t{0});
+    file.set_attr("/", "complete", int64_t{1});
+  }
+  const Checkpoint old = load_checkpoint(old_path);
+  expect_same(c.model, old.model);
+  EXPECT_FALSE(inspect_checkpoint(old_path).checksums_verified);
+
+  const std::string new_path = temp_path("v1_upgraded.h5");
+  upgrade_checkpoint(old_path, new_path);
+  const CheckpointSummary s = inspect_checkpoint(new_path);
+  EXPECT_EQ(s.format_version, kCheckpointFormatVersion);
+  EXPECT_TRUE(s.checksums_verified);
+  const Checkpoint upgraded = load_checkpoint(new_path);
+  expect_same(c.model, upgraded.model);
+  EXPECT_EQ(upgraded.config_yaml, c.config_yaml);
+  EXPECT_EQ(upgraded.state.step, 9);
+  EXPECT_EQ(upgraded.model_info.score_sign, c.model_info.score_sign);
+  const h5::File file = h5::File::open_read(new_path);
+  EXPECT_TRUE(file.has_attr("/model/final.bias", "crc32"));
+}
+
 // A writer killed with SIGKILL in the middle of a save must leave the previous checkpoint
 // loadable and unchanged.
 TEST(Checkpoint, KillDuringWriteLeavesPreviousCheckpointIntact) {
@@ -146,7 +218,14 @@ TEST(Checkpoint, KillDuringWriteLeavesPreviousCheckpointIntact) {
   const Checkpoint loaded = load_checkpoint(path);
   EXPECT_EQ(loaded.state.step, 100);
   expect_same(previous.model, loaded.model);
-  fs::remove(tmp);
+  // The dead writer's temporary is what remove_stale_temporaries removes; a live one's stays.
+  const std::string live = path + ".tmp-" + std::to_string(getpid());
+  std::ofstream(live) << "being written";
+  const auto removed = remove_stale_temporaries(fs::path(path).parent_path().string());
+  EXPECT_NE(std::find(removed.begin(), removed.end(), tmp), removed.end());
+  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_TRUE(fs::exists(live));
+  fs::remove(live);
 }
 
 }  // namespace

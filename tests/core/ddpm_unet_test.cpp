@@ -153,8 +153,8 @@ TEST(DdpmUNet, AuthorsDefaultConfigParameterCount) {
   DdpmUNet net(defaults);
   const int64_t count = parameter_count(*net);
   std::cout << "[ddpm_unet] authors' default config: " << count << " parameters\n";
-  // Counted by hand from the layer list of DESIGN.md section 3 (the same count gives the
-  // fixture's 2,190,977); the design quotes "294M".
+  // Counted by hand from the layer list in docs/architecture.md, 'The network (ddpm_unet)'
+  // (the same count gives the fixture's 2,190,977); the authors quote "294M".
   EXPECT_EQ(count, 294362435);
 }
 

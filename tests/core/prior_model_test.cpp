@@ -195,7 +195,8 @@ TEST(PriorModel, SignCheckFindsTheSignOfAnOracleNetwork) {
     EXPECT_LT(right.mean_plus, 0.5 * right.mean_input);
     EXPECT_GT(right.mean_minus, right.mean_plus);
     ASSERT_EQ(right.mse_plus.size(), 3u);
-    // At every time the exact Tweedie estimate beats the noised image, as DESIGN.md requires.
+    // At every time the exact Tweedie estimate beats the noised image, as the sign check
+    // requires (docs/maths.md, 'Sign of imported networks').
     for (size_t k = 0; k < right.times.size(); ++k) {
       EXPECT_LT(right.mse_plus[k], right.mse_input[k]) << right.times[k];
     }

@@ -127,6 +127,7 @@ TEST(LambdaSelection, DiscrepancyPrincipleLandsNearTheBestLambda) {
   // Unit-variance noise: E||b||^2 = s^2 per pixel.
   search.expected_noise_energy = p.level * p.level * p.h * p.w;
   search.truth = p.x_true;
+  search.max_lambda = 0.9 * *solver.stability_bound(p.op);
   const auto selection = select_lambda(search);
   ASSERT_TRUE(selection.best_lambda.has_value());
   const double gap = *selection.best()->psnr - *selection.chosen().psnr;
@@ -135,6 +136,107 @@ TEST(LambdaSelection, DiscrepancyPrincipleLandsNearTheBestLambda) {
             << ", PSNR gap " << gap << " dB over " << selection.trials.size() << " trials\n";
   EXPECT_LT(gap, 1.0);
   EXPECT_LT(std::abs(std::log(selection.chosen().residual_ratio)), 0.5);
+}
+
+// The ws step's bound in closed form: the VP beta(t) = 0.1 + 19.9 t peaks at the first step
+// (t = 1), where a normalised blur (||A||^2 = 1, its DC gain) needs lambda beta dt / 2 < 2.
+// Below the bound the solve stays bounded; at or above it the solver refuses before any work,
+// and the bound is real: sampled anyway at 3x the bound, the state runs away and the guard stops
+// it.
+TEST(PosteriorSolver, WsStepIsRefusedAboveItsStabilityBoundWhichIsReal) {
+  auto p = test::make_gaussian_problem(test::blur_task(1.5), 2, 16, 16, 0.1);
+  const auto solver = solver_for(p, SamplerMethod::kEuler, LikelihoodType::kWs, 50, 2);
+  const PosteriorProblem problem{p.op, p.y, {1, 2}, {1, p.h, p.w}};
+  const auto bound = solver.stability_bound(p.op);
+  ASSERT_TRUE(bound.has_value());
+  const double dt = (1.0 - 1e-3) / 50;
+  EXPECT_NEAR(*bound, 4.0 / (20.0 * dt), 1e-6 * *bound);
+  try {
+    solver.solve(problem, 1.01 * *bound);
+    ADD_FAILURE() << "an unstable lambda was accepted";
+  } catch (const UnstableSettingError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("50 euler steps"), std::string::npos) << message;
+    EXPECT_NE(message.find("stable only for lambda < 10.0"), std::string::npos) << message;
+  }
+  const auto x = solver.solve(problem, 0.95 * *bound);
+  EXPECT_TRUE(torch::isfinite(x).all().item<bool>());
+  EXPECT_LT(x.abs().max().item<double>(), 5.0);
+
+  SamplerContext context;
+  context.likelihood =
+      make_likelihood_step(LikelihoodType::kWs, p.op, p.y, LambdaWeight{3 * *bound});
+  context.callback = DivergenceGuard("ws at 3x its bound").wrap({});
+  const auto grid = uniform_time_grid(50, 1e-3);
+  const auto x1 = p.noise.sample_per_image({1, 2}, 1, p.h, p.w, torch::kCPU);
+  const ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
+    return p.prior->whitened_score(x, t);
+  };
+  EXPECT_THROW(sample_euler(p.prior->schedule(), score, x1, grid, context), DivergenceError);
+  // The linear ramp of lambda_t lowers the weight of the early, large-beta steps: a larger bound.
+  auto ramped = solver;
+  ramped.sampler.lambda_schedule = LambdaSchedule::kLinear;
+  EXPECT_GT(*ramped.stability_bound(p.op), *bound);
+  // The other steps have no such bound.
+  auto jalal = solver;
+  jalal.sampler.likelihood = LikelihoodType::kJalal;
+  EXPECT_FALSE(jalal.stability_bound(p.op).has_value());
+}
+
+TEST(DivergenceGuard, StopsOnNonFiniteOrExplodingImagesNamingThem) {
+  auto x = torch::randn({4, 1, 8, 8}, torch::kFloat64);
+  const DivergenceGuard guard("the setting", /*first_row=*/4, /*rows_per_image=*/2, /*every=*/10);
+  EXPECT_NO_THROW(guard.check(10, 50, x));
+  x[1][0][2][3] = NAN;
+  // Only every 10th step and the last one are looked at.
+  EXPECT_NO_THROW(guard.check(13, 50, x));
+  try {
+    guard.check(20, 50, x);
+    ADD_FAILURE() << "a NaN image passed";
+  } catch (const DivergenceError& e) {
+    const std::string message = e.what();
+    // Row 1 of a batch starting at row 4, two rows per image: image (4 + 1) / 2 = 2.
+    EXPECT_NE(message.find("step 20 of 50 for image 2 (state rms not finite): the setting"),
+              std::string::npos)
+        << message;
+  }
+  auto y = torch::randn({3, 1, 8, 8}, torch::kFloat64);
+  y[2] *= 1e3;
+  EXPECT_THROW(DivergenceGuard("s").check(50, 50, y), DivergenceError);
+  y[2] /= 1e3;
+  EXPECT_NO_THROW(DivergenceGuard("s").check(50, 50, y));
+}
+
+// The automatic search never tries a lambda at or above max_lambda, records a diverged trial as
+// such and never returns it, and when even its smallest decade is unstable falls back to half
+// the bound.
+TEST(LambdaSelection, NeverTriesUnstableNorReturnsDivergedLambdas) {
+  std::vector<double> tried;
+  LambdaSearch search;
+  search.reconstruct = [&](double lambda) {
+    tried.push_back(lambda);
+    if (lambda > 5.0) throw DivergenceError("diverged");
+    return torch::full({2, 1, 4, 4}, lambda, torch::kFloat64);
+  };
+  // Residual ratio 10 / lambda: the discrepancy principle would want lambda = 10.
+  search.residual_energy = [](const torch::Tensor& x) { return 10.0 / x.flatten(1).mean(1); };
+  search.expected_noise_energy = 1.0;
+  search.max_lambda = 50.0;
+  const auto selection = select_lambda(search);
+  for (double lambda : tried) EXPECT_LT(lambda, 50.0);
+  EXPECT_NEAR(selection.lambda, std::sqrt(10.0), 1e-9);
+  bool saw_diverged = false;
+  for (const auto& trial : selection.trials) saw_diverged |= trial.diverged;
+  EXPECT_TRUE(saw_diverged);
+
+  tried.clear();
+  search.max_lambda = 0.05;
+  EXPECT_NEAR(select_lambda(search).lambda, 0.025, 1e-12);
+  EXPECT_EQ(tried, std::vector<double>{0.025});
+
+  search.max_lambda = INFINITY;
+  search.reconstruct = [](double) -> torch::Tensor { throw DivergenceError("always"); };
+  EXPECT_THROW(select_lambda(search), DivergenceError);
 }
 
 }  // namespace

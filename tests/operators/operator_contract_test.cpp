@@ -133,6 +133,22 @@ TEST_P(OperatorContract, ForwardEqualsTransferFunctionWhenFourierDiagonal) {
   EXPECT_LT(relative_error(op_->adjoint(y), apply_transfer_function(y, adjoint_transfer)), 1e-12);
 }
 
+// ||A||^2 bounds the gain ||A x||^2 / ||x||^2 of every input (the stability bound of the explicit
+// likelihood step rests on it); for Fourier-diagonal operators the exact value from the transfer
+// function and power iteration agree.
+TEST_P(OperatorContract, NormSquaredBoundsTheGainOfEveryInput) {
+  const double norm_sq = operator_norm_squared(*op_);
+  ASSERT_GT(norm_sq, 0.0);
+  const auto x = random_input(8);
+  const auto gain = op_->forward(x).square().flatten(1).sum(1) / x.square().flatten(1).sum(1);
+  EXPECT_LE(gain.max().item<double>(), norm_sq * (1 + 1e-9));
+  const double iterated = operator_norm_squared_by_power_iteration(*op_, 300);
+  EXPECT_LE(iterated, norm_sq * (1 + 1e-9));
+  EXPECT_GE(iterated, gain.max().item<double>() * (1 - 1e-9));
+  // Exact for Fourier-diagonal operators; otherwise power iteration with a 1% margin.
+  EXPECT_GT(iterated, (op_->is_fourier_diagonal() ? 0.98 : 0.97) * norm_sq);
+}
+
 TEST_P(OperatorContract, ImagesAreIndependentOfTheirBatch) {
   const auto x = random_input(3);
   const auto batch = op_->forward(x);

@@ -90,5 +90,25 @@ TEST(DistEnv, RejectsMalformedOrInconsistentValues) {
                       "MASTER_PORT");
 }
 
+// A name under the reserved .invalid domain never resolves (RFC 6761).
+TEST(DistEnv, UnresolvableMasterAddressIsOneClearError) {
+  DistEnv e;
+  e.world_size = 2;
+  e.rank = 1;
+  e.master_addr = "no-such-host.invalid";
+  try {
+    check_master_address(e);
+    FAIL() << "an unresolvable MASTER_ADDR passed";
+  } catch (const InputError& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("MASTER_ADDR 'no-such-host.invalid' does not resolve on rank 1"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+  e.master_addr = "127.0.0.1";
+  EXPECT_NO_THROW(check_master_address(e));
+}
+
 }  // namespace
 }  // namespace wsd

@@ -127,6 +127,7 @@ c10::intrusive_ptr<c10d::Store> connect_store(const DistEnv& env,
   options.isServer = env.rank == 0 && !env.agent_hosts_store;
   options.numWorkers = env.world_size;
   options.timeout = timeout;
+  check_master_address(env);
   try {
     auto store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
     return c10::make_intrusive<c10d::PrefixStore>("wsdiff", store);

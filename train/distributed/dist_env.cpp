@@ -1,5 +1,8 @@
 #include "train/distributed/dist_env.hpp"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <cstdlib>
 #include <optional>
 
@@ -56,6 +59,19 @@ DistEnv read_dist_env() {
   if (e.master_port > 65535) throw InputError("MASTER_PORT is not a TCP port");
   e.agent_hosts_store = env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
   return e;
+}
+
+void check_master_address(const DistEnv& env) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int status = ::getaddrinfo(env.master_addr.c_str(), nullptr, &hints, &found);
+  if (found != nullptr) ::freeaddrinfo(found);
+  if (status != 0) {
+    throw InputError("MASTER_ADDR '" + env.master_addr + "' does not resolve on rank " +
+                     std::to_string(env.rank) + ": " + ::gai_strerror(status));
+  }
 }
 
 }  // namespace wsd

@@ -24,4 +24,8 @@ struct DistEnv {
 // Throws InputError naming the variable when a value is malformed or inconsistent.
 DistEnv read_dist_env();
 
+// Throws InputError naming MASTER_ADDR when the address does not resolve (a typo in a launch
+// script): c10d would otherwise print pages of stack frames before failing.
+void check_master_address(const DistEnv& env);
+
 }  // namespace wsd
