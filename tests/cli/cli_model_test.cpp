@@ -62,13 +62,15 @@ TEST(CliModel, CheckpointIsReadableWithH5py) {
   const std::string ckpt = import_fixture();
   test::ProcessSpec spec;
   spec.argv = {std::string(WSD_SOURCE_DIR) + "/.venv/bin/python", "-c",
-               "import h5py; f = h5py.File('" + ckpt +
-                   "', 'r'); "
+               "import h5py, zlib; f = h5py.File('" + ckpt +
+                   "', 'r'); w = f['model/final.weight']; "
                    "print(f.attrs['format'], f.attrs['format_version'], f['model'].attrs['type'], "
-                   "f['model/final.weight'].shape, len(f['model']), 'config' in f.attrs)"};
+                   "w.shape, len(f['model']), 'config' in f.attrs, "
+                   "zlib.crc32(w[()].tobytes()) == w.attrs['crc32'])"};
   const auto r = test::run_process(spec);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "wsdiff-checkpoint 1 ddpm_unet (1, 32, 3, 3) 168 True\n");
+  // The per-tensor checksum is zlib's CRC-32 of the stored bytes: checkable without wsdiff.
+  EXPECT_EQ(r.out, "wsdiff-checkpoint 2 ddpm_unet (1, 32, 3, 3) 168 True True\n");
 }
 
 TEST(CliModel, ImportsAPytorchCheckpointWithWrapperPrefixes) {
