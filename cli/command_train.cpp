@@ -4,13 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <vector>
 
 #include "cli/command.hpp"
+#include "cli/stop_signal.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
@@ -27,12 +27,6 @@
 
 namespace wsd::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-// torchrun forwards SIGTERM and kills 30 s later: the trainer finishes its step, checkpoints and
-// exits well inside that.
-extern "C" void request_stop(int) { g_stop.store(true); }
 
 std::string default_out_dir(const Config& config, const std::string& config_path) {
   std::string name = config.run.name;
@@ -100,7 +94,7 @@ int estimate_gaussian_prior(const Config& config, const std::filesystem::path& o
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
   for (int64_t b = 0; b < batches; ++b) {
-    if (g_stop.load()) {
+    if (stop_requested().load()) {
       spdlog::warn("stop requested after {} of {} images: no checkpoint written",
                    accumulator.count(), total);
       return 1;
@@ -170,9 +164,6 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
   app->add_option("--resume", *resume,
                   "checkpoint to resume from, or 'auto' for the newest in --out");
   return {app, [=, &global]() {
-            // First: a stop that arrives while the run sets up still ends in a clean stop.
-            std::signal(SIGINT, request_stop);
-            std::signal(SIGTERM, request_stop);
             TrainRequest request;
             request.config = load_config(config->config_path, config->overrides);
             request.env = read_dist_env();
@@ -191,7 +182,7 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
             if (gaussian) {
               return estimate_gaussian_prior(request.config, request.out_dir, request.resume);
             }
-            const TrainOutcome outcome = train(request, g_stop);
+            const TrainOutcome outcome = train(request, stop_requested());
             if (request.env.rank == 0) {
               spdlog::info("{} after {} steps, last logged loss {:.5f}; checkpoint {}",
                            outcome.interrupted ? "stopped" : "finished", outcome.steps_done,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/command.hpp"
+#include "cli/stop_signal.hpp"
 #include "core/config/config_error.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
@@ -59,12 +60,23 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail("wsdiff: ", std::string(e.what()) + " (run 'wsdiff --help')",
+    // Name the subcommand whose options failed, as every other error does.
+    for (const auto& command : commands) {
+      if (command.app->parsed()) {
+        const std::string name = command.app->get_name();
+        return fail("wsdiff " + name + ": error: ",
+                    std::string(e.what()) + " (run 'wsdiff " + name + " --help')",
+                    ExitCode::kUsageError);
+      }
+    }
+    return fail("wsdiff: error: ", std::string(e.what()) + " (run 'wsdiff --help')",
                 ExitCode::kUsageError);
   }
 
   for (const auto& command : commands) {
     if (!command.app->parsed()) continue;
+    // Training polls stop requests (stop_signal.hpp); every other command ends on them.
+    if (command.app->get_name() != "train") wsd::cli::restore_default_stop_signals();
     const std::string prefix = "wsdiff " + command.app->get_name() + ": error: ";
     try {
       wsd::init_logging({global.log_level, 0, 1});

@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 PRIOR = ROOT / "models" / "fashion_mnist_ws.h5"
 TINY = [
-    "data.image_size=16", "model.image_size=16", "model.n_channels=8", "model.ch_mults=[1]",
+    "data.image_size=16", "model.image_size=16", "model.n_channels=32", "model.ch_mults=[1]",
     "model.is_attn=[false]", "train.batch_size=8", "data.workers=0", "train.device=cpu",
     "train.sample_every=0", "train.validate_every=0", "train.log_every=5", "data.limit=256",
 ]
@@ -235,7 +235,7 @@ class Battery:
     def two_rank_cases(self):
         run = self.work / "different_configs"
         shutil.rmtree(run, ignore_errors=True)
-        procs = self.ranks(run, 6, ["model.n_channels=16"])
+        procs = self.ranks(run, 6, ["model.n_channels=64"])
         outs = [p.communicate(timeout=300) for p in procs]
         ok = all(p.returncode == 2 and "configs differ" in o[1] for p, o in zip(procs, outs))
         self.record("bad input", "ranks with different networks", ok,
@@ -266,6 +266,7 @@ class Battery:
         self.run(self.train_args(run, 2))
         last = run / "checkpoints" / "last.h5"
         before = last.read_bytes() if last.exists() else b""
+        (run / "checkpoints").mkdir(parents=True, exist_ok=True)
         r = self.run(self.train_args(run, 4),
                      prefix=["prlimit", f"--fsize={max(len(before) // 2, 1)}", "--"])
         ok = (r.returncode == 1 and "cannot write checkpoint" in r.stderr and
@@ -293,7 +294,7 @@ class Battery:
         self.record("fault", "SIGTERM to one rank of two", ok,
                     " | ".join(f"exit {p.returncode}" for p in procs))
 
-        for delay in (0.05, 0.3, 1.0):
+        for delay in (0.05, 0.1, 0.3, 1.0):
             run = self.work / f"early_stop_{delay}"
             shutil.rmtree(run, ignore_errors=True)
             p = subprocess.Popen([self.wsdiff] + self.train_args(run, 100000),
@@ -316,8 +317,9 @@ class Battery:
         time.sleep(0.37)
         p.kill()
         p.communicate()
-        r = self.run(self.train_args(run, 2000, ["train.checkpoint_every=1"]),
-                     prefix=["timeout", "-s", "TERM", "20"])
+        with h5py.File(run / "checkpoints" / "last.h5", "r") as f:
+            step = int(f["/train_state"].attrs["step"])
+        r = self.run(self.train_args(run, step + 3, ["train.checkpoint_every=1"]))
         self.record("fault", "kill -9 during checkpointing, then resume", r.returncode == 0 and
                     "resum" in r.stderr and not self.tmp_files(run / "checkpoints"),
                     f"exit {r.returncode}")

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "tests/support/process.hpp"
+#include "tests/support/test_data.hpp"  // WSD_SOURCE_DIR
 #include "tests/support/tiny_run.hpp"
 
 namespace wsd {
@@ -189,6 +190,36 @@ TEST(CliRunDirectory, AStopSignalToOneRankStopsAllRanksAtOneStep) {
   ASSERT_EQ(info.exit_code, 0) << info.err;
   EXPECT_NE(info.out.find("step            " + std::to_string(written) + " "), std::string::npos)
       << info.out;
+}
+
+// A stop signal while the process is still loading its libraries (a job cancelled right after
+// it started) ends training in a clean stop, not in death by the signal: the handler is in place
+// before any library initialiser runs. Other commands still end on the signal at once.
+TEST(CliRunDirectory, AStopSignalDuringStartUpIsACleanStop) {
+  const auto signalled_after = [](const std::string& delay, const std::vector<std::string>& args) {
+    test::ProcessSpec spec;
+    spec.argv = {"/bin/bash", "-c",
+                 "\"$@\" & pid=$!; sleep " + delay + "; kill -TERM $pid; wait $pid", "signalled",
+                 test::wsdiff_binary()};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.timeout = std::chrono::seconds(120);
+    return test::run_process(spec);
+  };
+  // Earlier than ~30 ms the dynamic loader is still mapping the libraries: no code of the
+  // program has run yet, and the default action applies.
+  for (const std::string delay : {"0.15", "0.3"}) {
+    const fs::path run = temp("early_stop_" + delay);
+    fs::remove_all(run);
+    const auto r = signalled_after(delay, train_args(run, 100000));
+    EXPECT_EQ(r.exit_code, 0) << delay << ": " << r.err;
+    EXPECT_NE(r.err.find("stop requested"), std::string::npos) << r.err;
+  }
+  // 1000 samples of 1000 steps would take minutes: ended by the signal, 128 + SIGTERM.
+  const auto r = signalled_after(
+      "1", {"sample", "--checkpoint",
+            (fs::path(WSD_SOURCE_DIR) / "models" / "fashion_mnist_ws.h5").string(), "--out",
+            temp("signalled_sample").string(), "--n", "1000", "--steps", "1000"});
+  EXPECT_EQ(r.exit_code, 128 + 15) << r.err;
 }
 
 }  // namespace

@@ -60,6 +60,17 @@ TEST(Cli, UsageErrorsExitWithTwoAndOneLine) {
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_EQ(line_count(r.err), 1u) << r.err;
   }
+  // Out-of-range numbers name the subcommand, the option and the range.
+  for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"sample", "--checkpoint", "c.h5", "--out", "o", "--steps", "0"},
+            "wsdiff sample: error: --steps: Value 0 not in range 1 to 100000"},
+           {{"sample", "--checkpoint", "c.h5", "--out", "o", "--n", "2000000000"},
+            "wsdiff sample: error: --n: Value 2000000000 not in range 1 to 1000000"}}) {
+    const auto r = wsdiff(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.err.rfind(expected, 0), 0u) << r.err;
+    EXPECT_EQ(line_count(r.err), 1u) << r.err;
+  }
 }
 
 TEST(Cli, MisspelledConfigKeyNamesKeyFileAndLine) {
