@@ -234,18 +234,14 @@ class Battery:
 
     def two_rank_cases(self):
         run = self.work / "different_configs"
-        shutil.rmtree(run, ignore_errors=True)
-        procs = self.ranks(run, 6, ["model.n_channels=64"])
-        outs = [p.communicate(timeout=300) for p in procs]
-        ok = all(p.returncode == 2 and "configs differ" in o[1] for p, o in zip(procs, outs))
-        self.record("bad input", "ranks with different networks", ok,
-                    " | ".join(f"exit {p.returncode}" for p in procs))
-        shutil.rmtree(run, ignore_errors=True)
-        procs = self.ranks(run, 6, ["train.steps=12"])
-        outs = [p.communicate(timeout=300) for p in procs]
-        ok = all(p.returncode == 2 and "configs differ" in o[1] for p, o in zip(procs, outs))
-        self.record("bad input", "ranks with different step counts", ok,
-                    " | ".join(f"exit {p.returncode}" for p in procs))
+        for name, difference in [("networks", "model.n_channels=64"),
+                                 ("step counts", "train.steps=12")]:
+            shutil.rmtree(run, ignore_errors=True)
+            procs = self.ranks(run, 6, [difference])
+            outs = [p.communicate(timeout=300) for p in procs]
+            ok = all(p.returncode == 2 and "configs differ" in o[1] for p, o in zip(procs, outs))
+            self.record("bad input", f"ranks with different {name}", ok,
+                        " | ".join(f"exit {p.returncode}" for p in procs))
 
         run = self.work / "shared_out"
         shutil.rmtree(run, ignore_errors=True)
