@@ -116,9 +116,9 @@ TrainState read_train_state(const h5::File& file, bool with_rng) {
   state.images_seen = file.attr_int(g, "images_seen");
   if (with_rng && file.exists(g + "/rng")) {
     const int64_t ranks = file.attr_int(g, "ranks");
+    const bool verify = has_checksums(file);
     for (int64_t r = 0; r < ranks; ++r) {
-      state.rng_states.push_back(
-          file.read_bytes(g + "/rng/rank_" + std::to_string(r), has_checksums(file)));
+      state.rng_states.push_back(file.read_bytes(g + "/rng/rank_" + std::to_string(r), verify));
     }
   }
   return state;

@@ -39,6 +39,16 @@ std::string describe_setting(const SamplerConfig& sampler, double lambda,
   return text.str();
 }
 
+// The configured step's largest stable lambda on `grid` (see PosteriorSolver::stability_bound).
+std::optional<double> bound_on_grid(const SamplerConfig& sampler, const DiffusionSchedule& schedule,
+                                    const std::vector<double>& grid, double t_eps,
+                                    const LinearOperator& op) {
+  // Only the ws step has a bound: skip the operator norm for the others.
+  if (sampler.likelihood != LikelihoodType::kWs) return std::nullopt;
+  return max_stable_lambda(sampler.likelihood, schedule, grid, sampler.lambda_schedule, t_eps,
+                           operator_norm_squared(*op.ptr()));
+}
+
 }  // namespace
 
 torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lambda,
@@ -64,7 +74,7 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
   }
   const auto prior_noise_power = proximal ? prior_noise.psd(shape[1], shape[2]) : torch::Tensor();
   const auto grid = time_grid_for(prior.schedule(), sampler, sampler.steps, t_eps);
-  const auto bound = stability_bound(problem.op);
+  const auto bound = bound_on_grid(sampler, prior.schedule(), grid, t_eps, problem.op);
   const std::string setting = describe_setting(sampler, lambda, bound);
   if (bound && lambda >= *bound) throw UnstableSettingError("unstable setting: " + setting);
   const SamplerFn sample = sampler_for(sampler.method);
@@ -107,10 +117,8 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
 }
 
 std::optional<double> PosteriorSolver::stability_bound(const LinearOperator& op) const {
-  if (sampler.likelihood != LikelihoodType::kWs) return std::nullopt;
-  return max_stable_lambda(sampler.likelihood, prior.schedule(),
-                           time_grid_for(prior.schedule(), sampler, sampler.steps, t_eps),
-                           sampler.lambda_schedule, t_eps, operator_norm_squared(*op.ptr()));
+  return bound_on_grid(sampler, prior.schedule(),
+                       time_grid_for(prior.schedule(), sampler, sampler.steps, t_eps), t_eps, op);
 }
 
 }  // namespace wsd
