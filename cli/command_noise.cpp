@@ -9,6 +9,7 @@
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/noise/structured_noise.hpp"
+#include "core/util/seeds.hpp"
 
 namespace wsd::cli {
 namespace {
@@ -25,8 +26,7 @@ int run_noise(const NoiseCommandOptions& o, const ConfigOptions& config_options)
   const Config config = load_config(config_options.config_path, config_options.overrides);
   const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
   const int64_t c = config.data.channels, s = config.data.image_size;
-  std::vector<uint64_t> seeds;
-  for (int64_t i = 0; i < o.n; ++i) seeds.push_back(o.seed + static_cast<uint64_t>(i));
+  const auto seeds = consecutive_seeds(o.seed, 0, o.n);
   const auto samples = noise.sample_per_image(seeds, c, s, s);
   const auto psd = noise.psd(s, s);
   if (std::filesystem::path(o.out).has_parent_path()) {

@@ -18,6 +18,7 @@
 #include "core/noise/structured_noise.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
+#include "core/util/seeds.hpp"
 #include "infer/samplers/sampler.hpp"
 
 namespace wsd::cli {
@@ -50,11 +51,9 @@ void check_sample_memory(int64_t n, int64_t channels, int64_t size) {
 int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   const Checkpoint checkpoint = load_checkpoint(o.checkpoint);
   // --set edits the checkpoint's own config; --config replaces its sampler section.
-  Config config = parse_config(checkpoint.config_yaml, o.checkpoint + " (embedded config)",
-                               config_options.overrides);
-  if (!config_options.config_path.empty()) {
-    config.sampler = load_config(config_options.config_path, config_options.overrides).sampler;
-  }
+  const std::string stored_name = o.checkpoint + " (embedded config)";
+  const Config config = layer_config(parse_config(checkpoint.config_yaml, stored_name), stored_name,
+                                     config_options.config_path, config_options.overrides);
   const uint64_t first_seed = o.seed.value_or(config.sampler.seed);
   ensure_writable_dir(o.out, "--out");
   check_sample_memory(o.n, config.model.image_channels, config.model.image_size);
@@ -82,9 +81,7 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   std::vector<torch::Tensor> parts;
   for (int64_t b = 0; b < batches; ++b) {
     const int64_t first = b * batch, count = std::min(batch, o.n - first);
-    std::vector<uint64_t> seeds;
-    for (int64_t i = first; i < first + count; ++i)
-      seeds.push_back(first_seed + static_cast<uint64_t>(i));
+    const auto seeds = consecutive_seeds(first_seed, first, count);
     auto x = noise.sample_per_image(seeds, c, s, s, device);
     const int64_t report = std::max<int64_t>(1, steps / (batches > 1 ? 2 : 10));
     const StepCallback progress = [&](int64_t step, int64_t total, const torch::Tensor&) {

@@ -9,7 +9,6 @@
 #include "cli/command.hpp"
 #include "cli/output_paths.hpp"
 #include "core/config/config_loader.hpp"
-#include "core/config/config_writer.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/util/device.hpp"
@@ -42,11 +41,8 @@ int run_solve(const SolveOptions& o, const ConfigOptions& config_options) {
   const MeasurementSet set = read_measurements(o.measurements);
   // The measurement file's config (its task and sampler); --config replaces the sampler
   // section, --set edits either.
-  Config config = parse_config(to_yaml(set.config), o.measurements + " (embedded config)",
-                               config_options.overrides);
-  if (!config_options.config_path.empty()) {
-    config.sampler = load_config(config_options.config_path, config_options.overrides).sampler;
-  }
+  const Config config = layer_config(set.config, o.measurements + " (embedded config)",
+                                     config_options.config_path, config_options.overrides);
   const auto start = std::chrono::steady_clock::now();
   Reconstructor reconstructor(
       config, resolve_device(o.device), [&](const std::string&, int64_t done, int64_t total) {

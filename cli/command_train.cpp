@@ -20,8 +20,7 @@
 #include "core/util/errors.hpp"
 #include "core/util/logging.hpp"
 #include "core/util/run_dir.hpp"
-#include "data/batch_loader.hpp"
-#include "data/dataset_factory.hpp"
+#include "data/gaussian_statistics.hpp"
 #include "train/metrics_log.hpp"
 #include "train/trainer.hpp"
 
@@ -36,36 +35,9 @@ std::string default_out_dir(const Config& config, const std::string& config_path
   return (std::filesystem::path(config.run.out_dir) / name).string();
 }
 
-// The images of a dataset at the given indices: the few that one epoch of BatchLoader leaves out
-// because they do not fill a batch.
-class IndexedDataset final : public Dataset {
- public:
-  IndexedDataset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices)
-      : base_(std::move(base)), indices_(std::move(indices)) {}
-  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
-  Sample get(int64_t index) const override {
-    return base_->get(indices_[static_cast<size_t>(index)]);
-  }
-  std::string describe() const override {
-    return base_->describe() + ", " + std::to_string(indices_.size()) + " selected";
-  }
-
- private:
-  std::shared_ptr<const Dataset> base_;
-  std::vector<int64_t> indices_;
-};
-
-LoaderOptions loader_options(const Config& config, int64_t batch_size) {
-  LoaderOptions o = LoaderOptions::from_config(config.data);
-  o.batch_size = batch_size;
-  o.seed = config.train.seed;
-  return o;
-}
-
 // model.type gaussian: "training" is one streaming pass that estimates the mean image and the
-// power spectrum; the prior's score is then exact and needs no optimisation. Every image of the
-// (limited) dataset counts once: full batches come from the loader, the remainder that does not
-// fill a batch from a second loader over just those images.
+// power spectrum (estimate_gaussian_statistics, every image of the limited split once, without
+// augmentation); the prior's score is then exact and needs no optimisation.
 int estimate_gaussian_prior(const Config& config, const std::filesystem::path& out_dir,
                             const std::string& resume) {
   namespace fs = std::filesystem;
@@ -75,51 +47,28 @@ int estimate_gaussian_prior(const Config& config, const std::filesystem::path& o
         "--resume does not apply to model.type gaussian (one pass over the data); "
         "estimating from the start");
   }
-  const auto dataset = open_dataset(config.data, config.data.split);
-  const int64_t total = dataset->size();
-  if (total < 2) {
-    throw InputError(dataset->describe() + " has " + std::to_string(total) +
-                     " images; a gaussian prior needs at least 2");
-  }
-  spdlog::info("estimating a gaussian prior (mean image and power spectrum) from {} images of {}",
-               total, dataset->describe());
-  BatchLoader loader(dataset,
-                     loader_options(config, std::min<int64_t>(config.train.batch_size, total)));
-  GaussianStatisticsAccumulator accumulator;
-  std::vector<bool> seen(static_cast<size_t>(total), false);
-  const int64_t batches = loader.batches_per_epoch();
-  const int64_t report = std::max<int64_t>(1, batches / 10);
   const auto start = Clock::now();
   const auto seconds_since_start = [&] {
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  for (int64_t b = 0; b < batches; ++b) {
-    if (stop_requested().load()) {
-      spdlog::warn("stop requested after {} of {} images: no checkpoint written",
-                   accumulator.count(), total);
-      return 1;
-    }
-    for (int64_t index : loader.batch_indices(0, b)) seen[static_cast<size_t>(index)] = true;
-    accumulator.add(loader.next());
-    if ((b + 1) % report == 0 || b + 1 == batches) {
-      const double seconds = seconds_since_start();
-      spdlog::info("gaussian statistics: {}/{} images ({:.0f} img/s)", accumulator.count(), total,
-                   accumulator.count() / std::max(seconds, 1e-9));
-    }
-  }
-  std::vector<int64_t> rest;
-  for (int64_t i = 0; i < total; ++i) {
-    if (!seen[static_cast<size_t>(i)]) rest.push_back(i);
-  }
-  if (!rest.empty()) {
-    const int64_t n = static_cast<int64_t>(rest.size());
-    BatchLoader tail(std::make_shared<IndexedDataset>(dataset, std::move(rest)),
-                     loader_options(config, n));
-    accumulator.add(tail.next());
-    spdlog::info("gaussian statistics: {}/{} images (the last {} outside full batches)",
-                 accumulator.count(), total, n);
-  }
-  const GaussianStatistics statistics = accumulator.finish();
+  spdlog::info("estimating a gaussian prior (mean image and power spectrum) from the {} split",
+               enum_name(config.data.split));
+  int64_t last_report = 0;
+  const auto estimate = estimate_gaussian_statistics(
+      config.data, config.data.split, 0, [&](int64_t done, int64_t total) {
+        if (stop_requested().load()) {
+          spdlog::warn("stop requested after {} of {} images: no checkpoint written", done, total);
+          return false;
+        }
+        if (done - last_report >= total / 10 || done == total) {
+          last_report = done;
+          spdlog::info("gaussian statistics: {}/{} images ({:.0f} img/s)", done, total,
+                       done / std::max(seconds_since_start(), 1e-9));
+        }
+        return true;
+      });
+  if (!estimate) return 1;
+  const GaussianStatistics& statistics = *estimate;
 
   // Checked before writing: the statistics must make a valid prior under this config.
   (void)make_gaussian_prior(statistics, config);

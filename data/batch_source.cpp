@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "data/seed_mix.hpp"
+#include "core/util/seeds.hpp"
 #include "data/transforms.hpp"
 
 namespace wsd {
@@ -15,7 +15,7 @@ constexpr int64_t kMaxReplacements = 1000;
 
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) {
   auto gen =
-      at::make_generator<at::CPUGeneratorImpl>(mix64(seed ^ mix64(static_cast<uint64_t>(epoch))));
+      at::make_generator<at::CPUGeneratorImpl>(keyed_seed(seed, static_cast<uint64_t>(epoch)));
   const auto perm = torch::randperm(n, gen, torch::kInt64);
   const int64_t* p = perm.data_ptr<int64_t>();
   return std::vector<int64_t>(p, p + n);

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "data/seed_mix.hpp"
+#include "core/util/seeds.hpp"
 
 namespace wsd {
 
@@ -20,7 +20,7 @@ Sample PatchDataset::get(int64_t index) const {
                          std::to_string(w) + ", smaller than data.patch_size " +
                          std::to_string(patch_size_));
   }
-  const uint64_t bits = mix64(seed_ ^ mix64(static_cast<uint64_t>(index)));
+  const uint64_t bits = keyed_seed(seed_, static_cast<uint64_t>(index));
   const int64_t top = pick(mix64(bits ^ 0x1ULL), h - patch_size_ + 1);
   const int64_t left = pick(mix64(bits ^ 0x2ULL), w - patch_size_ + 1);
   sample.image = sample.image.narrow(1, top, patch_size_).narrow(2, left, patch_size_).contiguous();

@@ -2,8 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "core/util/seeds.hpp"
 #include "data/dataset.hpp"
-#include "data/seed_mix.hpp"
 
 namespace wsd {
 namespace {

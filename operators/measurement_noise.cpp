@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "core/util/seeds.hpp"
+
 namespace wsd {
 
 MeasurementNoise::MeasurementNoise(StructuredNoiseOptions options, double level)
@@ -24,17 +26,9 @@ torch::Tensor MeasurementNoise::sample(const std::vector<uint64_t>& seeds,
 }
 
 std::vector<uint64_t> measurement_seeds(uint64_t base, int64_t first, int64_t n) {
-  const auto mix = [](uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
   std::vector<uint64_t> seeds;
   seeds.reserve(static_cast<size_t>(n));
-  for (int64_t i = first; i < first + n; ++i) {
-    seeds.push_back(mix(mix(base) ^ static_cast<uint64_t>(i)));
-  }
+  for (int64_t i = first; i < first + n; ++i) seeds.push_back(measurement_seed(base, i));
   return seeds;
 }
 

@@ -36,8 +36,8 @@ class MeasurementNoise {
   double level_;
 };
 
-// Seeds of images first .. first + n - 1 derived from one base seed (e.g. task.seed): a
-// splitmix64 mix of (base, index), so the noise of image i depends only on base and i.
+// Seeds of images first .. first + n - 1 derived from one base seed (e.g. task.seed): image i's
+// is measurement_seed(base, i) (core/util/seeds.hpp), so its noise depends only on base and i.
 std::vector<uint64_t> measurement_seeds(uint64_t base, int64_t first, int64_t n);
 
 // y = A x + b, b drawn per image with seeds[i] (one seed per image of x), in x's dtype and on

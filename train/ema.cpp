@@ -1,10 +1,33 @@
 #include "train/ema.hpp"
 
+#include <map>
+
+#include "core/util/errors.hpp"
+
 namespace wsd {
 
 Ema::Ema(torch::nn::Module& module, double decay) : decay_(decay) {
   torch::NoGradGuard no_grad;
-  for (const auto& p : module.parameters()) shadow_.push_back(p.detach().clone());
+  for (const auto& p : module.named_parameters()) {
+    names_.push_back(p.key());
+    shadow_.push_back(p.value().detach().clone());
+  }
+}
+
+StateDict Ema::state_dict() const {
+  StateDict out;
+  for (size_t i = 0; i < names_.size(); ++i) out.emplace_back(names_[i], shadow_[i]);
+  return out;
+}
+
+void Ema::load_state_dict(const StateDict& state, const std::string& source) {
+  const std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const auto it = by_name.find(names_[i]);
+    if (it == by_name.end()) throw InputError(source + ": EMA weights lack '" + names_[i] + "'");
+    shadow_[i].copy_(it->second);
+  }
 }
 
 void Ema::update(torch::nn::Module& module) {

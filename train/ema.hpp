@@ -2,12 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
+
+#include "core/network/state_dict.hpp"
 
 namespace wsd {
 
-// Exponential moving average of a module's parameters (buffers are copied as they are).
-// The update is one fused foreach call: no host synchronisation in the training loop.
+// Exponential moving average of a module's parameters, kept by parameter name (buffers are
+// copied as they are). The update is one fused foreach call: no host synchronisation in the
+// training loop.
 class Ema {
  public:
   Ema(torch::nn::Module& module, double decay);
@@ -17,12 +21,17 @@ class Ema {
   void update(torch::nn::Module& module, const torch::Tensor& apply);
   // Writes the averaged weights into `module` (same architecture).
   void copy_to(torch::nn::Module& module) const;
-  std::vector<torch::Tensor>& shadow() { return shadow_; }
+  // The averaged weights by parameter name: a checkpoint's `ema` section.
+  StateDict state_dict() const;
+  // Restores the average from a checkpoint's `ema` section (any order); InputError naming
+  // `source` and the first parameter it lacks.
+  void load_state_dict(const StateDict& state, const std::string& source);
   const std::vector<torch::Tensor>& shadow() const { return shadow_; }
   double decay() const { return decay_; }
 
  private:
   double decay_;
+  std::vector<std::string> names_;
   std::vector<torch::Tensor> shadow_;
 };
 

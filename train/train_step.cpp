@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
+#include <spdlog/spdlog.h>
 #ifdef WSD_WITH_CUDA
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #endif
@@ -11,7 +12,9 @@
 
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
+#include "core/util/seeds.hpp"
 #include "infer/bench/autocast_guard.hpp"
+#include "train/optimizer_state.hpp"
 
 namespace wsd {
 namespace {
@@ -34,11 +37,19 @@ torch::Tensor clip_gradients(std::vector<torch::Tensor>& grads, double clip) {
   return total;
 }
 
-}  // namespace
-
-uint64_t rank_seed(uint64_t seed, int rank) {
-  return seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(rank) * 0xBF58476D1CE4E5B9ULL + 1;
+std::vector<uint8_t> generator_state(const torch::Generator& gen) {
+  const auto state = gen.get_state().contiguous();
+  const auto* p = state.data_ptr<uint8_t>();
+  return std::vector<uint8_t>(p, p + state.numel());
 }
+
+void set_generator_state(torch::Generator& gen, const std::vector<uint8_t>& bytes) {
+  gen.set_state(torch::from_blob(const_cast<uint8_t*>(bytes.data()),
+                                 {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
+                    .clone());
+}
+
+}  // namespace
 
 TrainStep::TrainStep(const Config& config, torch::Device device,
                      std::shared_ptr<Communicator> communicator)
@@ -46,7 +57,7 @@ TrainStep::TrainStep(const Config& config, torch::Device device,
       device_(device),
       communicator_(std::move(communicator)),
       network_(seeded_network(config_)),
-      process_(make_forward_process(config_.model)),
+      loss_(make_forward_process(config_.model)),
       noise_(StructuredNoiseOptions::from_config(config_.noise)),
       generator_(make_device_generator(config_.train.seed, device)),
       global_batch_(static_cast<int64_t>(config_.train.batch_size) * config_.train.grad_accum *
@@ -90,7 +101,7 @@ TrainStep::TrainStep(const Config& config, torch::Device device,
 }
 
 torch::Tensor TrainStep::forward(const torch::Tensor& x_t, const torch::Tensor& t) {
-  const auto scaled = process_.network_input(x_t, t).to(x_t.scalar_type());
+  const auto scaled = loss_.process().network_input(x_t, t).to(x_t.scalar_type());
   const auto input =
       config_.train.channels_last ? scaled.contiguous(torch::MemoryFormat::ChannelsLast) : scaled;
   CudaBf16Autocast autocast(bf16_);
@@ -103,22 +114,23 @@ StepResult TrainStep::run(const std::function<torch::Tensor()>& next_micro_batch
   const int rank = communicator_->rank();
   // Dropout draws from the default generators: reseeding them per (rank, step) keeps a resumed
   // run on exactly the same masks without storing their state.
-  torch::manual_seed(
-      rank_seed(tc.seed ^ static_cast<uint64_t>(step) * 0xD1B54A32D192ED03ULL, rank));
+  torch::manual_seed(dropout_seed(tc.seed, step, rank));
   const int64_t c = config_.model.image_channels, s = config_.model.image_size;
-  const auto t_all = process_.sample_t(global_batch_, generator_, device_);
+  const auto t_all = loss_.process().sample_t(global_batch_, generator_, device_);
   const auto n_all = noise_.sample(global_batch_, c, s, s, generator_, device_);
   const bool inject = tc.inject_nan_at_step > 0 && rank == 0 && step + 1 >= tc.inject_nan_at_step &&
                       step + 1 < tc.inject_nan_at_step + tc.inject_nan_steps;
 
+  const WhitenedScoreLoss::Model model = [this](const torch::Tensor& x_t, const torch::Tensor& t) {
+    return forward(x_t, t);
+  };
   optimizer_->zero_grad();
   torch::Tensor loss_sum;
   for (int64_t a = 0; a < tc.grad_accum; ++a) {
     const auto x0 = next_micro_batch().to(device_, /*non_blocking=*/true);
     const auto t = t_all.index_select(0, rows_[static_cast<size_t>(a)]);
     const auto n = n_all.index_select(0, rows_[static_cast<size_t>(a)]);
-    const auto output = forward(process_.perturb(x0, n, t), t).to(torch::kFloat32);
-    auto loss = process_.loss(output, process_.target(x0, n, t), t).loss;
+    auto loss = loss_(model, x0, n, t).loss;
     if (inject) loss = loss * std::numeric_limits<double>::quiet_NaN();
     if (a + 1 == tc.grad_accum) reducer_->arm();
     (tc.grad_accum > 1 ? loss / static_cast<double>(tc.grad_accum) : loss).backward();
@@ -135,6 +147,26 @@ StepResult TrainStep::run(const std::function<torch::Tensor()>& next_micro_batch
   optimizer_->step(lr, result.applied);
   ema_->update(*network_, result.applied);
   return result;
+}
+
+TrainStepState TrainStep::state() {
+  TrainStepState state;
+  state.model = state_dict_of(*network_);
+  state.ema = ema_->state_dict();
+  state.optimizer = optimizer_state_of(*optimizer_, *network_);
+  state.generator = generator_state(generator_);
+  return state;
+}
+
+void TrainStep::load_state(const TrainStepState& state, const std::string& source) {
+  load_state_dict(*network_, state.model, source);
+  if (!state.ema.empty()) ema_->load_state_dict(state.ema, source);
+  load_optimizer_state(*optimizer_, *network_, state.optimizer, source);
+  if (!state.generator.empty()) {
+    set_generator_state(generator_, state.generator);
+  } else {
+    spdlog::warn("{} holds no generator state: noise draws differ from the original run", source);
+  }
 }
 
 }  // namespace wsd

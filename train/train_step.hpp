@@ -4,10 +4,14 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/config/config_types.hpp"
 #include "core/diffusion/forward_process.hpp"
+#include "core/diffusion/whitened_score_loss.hpp"
 #include "core/model/score_model.hpp"
+#include "core/network/state_dict.hpp"
 #include "core/noise/structured_noise.hpp"
 #include "train/distributed/communicator.hpp"
 #include "train/distributed/gradient_reducer.hpp"
@@ -23,8 +27,18 @@ struct StepResult {
   torch::Tensor applied;    // float32 0/1: the update was applied (loss and gradients finite)
 };
 
+// What a training step carries from one step to the next, as stored in a checkpoint: weights,
+// their EMA, the optimizer's moments (keys "<parameter>/<slot>") and the noise generator's state
+// (shared by all ranks: the global batch's draws).
+struct TrainStepState {
+  StateDict model;
+  StateDict ema;
+  StateDict optimizer;
+  std::vector<uint8_t> generator;
+};
+
 // The arithmetic of one data-parallel training step, shared by the trainer and `wsdiff bench`:
-// draw t and structured noise -> x_t -> network (bf16 autocast on request) -> fp32 loss ->
+// draw t and structured noise -> WhitenedScoreLoss of the network (bf16 autocast on request) ->
 // backward over train.grad_accum micro-batches (gradients reduced across ranks, bucketed and
 // overlapped with the last micro-batch's backward) -> clip -> gated Adam/AdamW -> gated EMA.
 //
@@ -41,13 +55,18 @@ class TrainStep {
   // 0-based step index (dropout seeds, fault injection), `lr` its learning rate.
   StepResult run(const std::function<torch::Tensor()>& next_micro_batch, int64_t step, double lr);
 
+  TrainStepState state();
+  // Restores a state written by state(); `source` names it in errors. An empty generator state
+  // (older checkpoints) keeps the fresh generator, with a warning.
+  void load_state(const TrainStepState& state, const std::string& source);
+
   DdpmUNet& network() { return network_; }
-  const ForwardProcess& process() const { return process_; }
+  const ForwardProcess& process() const { return loss_.process(); }
+  const WhitenedScoreLoss& loss() const { return loss_; }
   const StructuredNoise& noise() const { return noise_; }
   GatedAdam& optimizer() { return *optimizer_; }
   Ema& ema() { return *ema_; }
   GradientReducer& reducer() { return *reducer_; }
-  torch::Generator& generator() { return generator_; }
   Communicator& communicator() { return *communicator_; }
   int64_t global_batch() const { return global_batch_; }
   torch::Device device() const { return device_; }
@@ -60,7 +79,7 @@ class TrainStep {
   torch::Device device_;
   std::shared_ptr<Communicator> communicator_;
   DdpmUNet network_;
-  ForwardProcess process_;
+  WhitenedScoreLoss loss_;
   StructuredNoise noise_;
   torch::Generator generator_;
   std::unique_ptr<GradientReducer> reducer_;
@@ -71,8 +90,5 @@ class TrainStep {
   int64_t global_batch_;
   bool bf16_;
 };
-
-// A seed mixing (seed, rank): distinct streams per rank.
-uint64_t rank_seed(uint64_t seed, int rank);
 
 }  // namespace wsd

@@ -15,6 +15,7 @@
 #include <regex>
 
 #include "core/checkpoint/checkpoint.hpp"
+#include "core/checkpoint/checkpoint_directory.hpp"
 #include "core/config/config_writer.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/model/score_model.hpp"
@@ -24,6 +25,7 @@
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/run_dir.hpp"
+#include "core/util/seeds.hpp"
 #include "data/batch_loader.hpp"
 #include "data/dataset_factory.hpp"
 #include "infer/samplers/sampler.hpp"
@@ -53,73 +55,6 @@ std::string format_duration(double seconds) {
                   static_cast<long>(s % 60));
   }
   return buf;
-}
-
-std::vector<uint8_t> generator_state(const torch::Generator& gen) {
-  const auto state = gen.get_state().contiguous();
-  const auto* p = state.data_ptr<uint8_t>();
-  return std::vector<uint8_t>(p, p + state.numel());
-}
-
-void set_generator_state(torch::Generator& gen, const std::vector<uint8_t>& bytes) {
-  gen.set_state(torch::from_blob(const_cast<uint8_t*>(bytes.data()),
-                                 {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
-                    .clone());
-}
-
-// The step_<N>.h5 files of a checkpoint directory, newest first.
-std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir) {
-  std::vector<std::pair<int64_t, fs::path>> found;
-  const std::regex name(R"(step_(\d+)\.h5)");
-  if (!fs::is_directory(dir)) return found;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    std::smatch m;
-    const std::string file = entry.path().filename().string();
-    if (std::regex_match(file, m, name)) found.emplace_back(std::stoll(m[1]), entry.path());
-  }
-  std::sort(found.rbegin(), found.rend());
-  return found;
-}
-
-// The checkpoint of a run directory with the highest step that loads cleanly ("auto" resume):
-// step files and last.h5 alike (step files may have been pruned or deleted). A run that would
-// start from scratch over an unreadable last.h5 is refused: it would overwrite the checkpoint
-// it could not read.
-std::string newest_valid_checkpoint(const fs::path& dir) {
-  std::vector<std::pair<int64_t, fs::path>> candidates;
-  const fs::path last = dir / "last.h5";
-  std::string last_error;
-  if (fs::exists(last)) {
-    try {
-      candidates.emplace_back(inspect_checkpoint(last.string()).state.step, last);
-    } catch (const std::exception& e) {
-      last_error = e.what();
-      spdlog::warn("skipping unreadable checkpoint {}: {}", last.string(), e.what());
-    }
-  }
-  for (const auto& [step, path] : step_checkpoints(dir)) {
-    if (!candidates.empty() && step <= candidates.front().first) break;
-    try {
-      inspect_checkpoint(path.string());
-      candidates.insert(candidates.begin(), {step, path});
-      break;
-    } catch (const std::exception& e) {
-      spdlog::warn("skipping unreadable checkpoint {}: {}", path.string(), e.what());
-    }
-  }
-  if (candidates.empty() && !last_error.empty()) {
-    throw InputError("--resume auto: " + last.string() + " cannot be read (" + last_error +
-                     ") and no other checkpoint can; refusing to start over it: move it away, "
-                     "or pass --resume with a checkpoint");
-  }
-  return candidates.empty() ? std::string() : candidates.front().second.string();
-}
-
-StateDict ema_state_dict(const Ema& ema, const torch::nn::Module& module) {
-  StateDict out;
-  const auto names = module.named_parameters();
-  for (size_t i = 0; i < names.size(); ++i) out.emplace_back(names[i].key(), ema.shadow()[i]);
-  return out;
 }
 
 // Every rank must run the same resolved config: ranks with different networks fail deep inside
@@ -155,6 +90,7 @@ class TrainingRun {
       : config_(request.config),
         env_(request.env),
         out_dir_(request.out_dir),
+        checkpoints_(out_dir_ / "checkpoints", request.config.train.keep_last),
         device_(resolve_device(std::string(enum_name(config_.train.device)), env_.local_rank)),
         communicator_(with_same_config_on_all_ranks(
             make_communicator(env_, device_,
@@ -178,9 +114,8 @@ class TrainingRun {
         LoaderOptions::for_training(config_, env_.rank, env_.world_size, device_));
     if (env_.rank == 0) {
       lock_ = std::make_unique<RunDirectoryLock>(out_dir_);
-      fs::create_directories(out_dir_ / "checkpoints");
       // Under the lock no writer of this run is alive: what a killed writer left goes.
-      for (const auto& stale : remove_stale_temporaries((out_dir_ / "checkpoints").string())) {
+      for (const auto& stale : checkpoints_.prepare()) {
         spdlog::warn("removed {}, a temporary left by a writer that was killed", stale);
       }
       fs::create_directories(out_dir_ / "samples");
@@ -204,33 +139,15 @@ class TrainingRun {
 
   void resume(const std::string& path) {
     const Checkpoint c = load_checkpoint(path);
-    auto& network = *step_runner_.network();
-    load_state_dict(network, c.model, path);
-    if (!c.ema.empty()) {
-      // Checkpoint tensors come back sorted by name; the shadow follows parameter order.
-      const std::map<std::string, torch::Tensor> ema(c.ema.begin(), c.ema.end());
-      const auto names = network.named_parameters();
-      for (size_t i = 0; i < names.size(); ++i) {
-        const auto it = ema.find(names[i].key());
-        if (it == ema.end()) throw InputError(path + ": EMA weights lack '" + names[i].key() + "'");
-        torch::NoGradGuard no_grad;
-        step_runner_.ema().shadow()[i].copy_(it->second);
-      }
-    }
-    load_optimizer_state(step_runner_.optimizer(), network, c.optimizer, path);
+    // The noise generator is shared by all ranks (global-batch draws): any rank's state will do.
+    step_runner_.load_state(
+        {c.model, c.ema, c.optimizer,
+         c.state.rng_states.empty() ? std::vector<uint8_t>{} : c.state.rng_states.front()},
+        path);
     step_ = c.state.step;
     images_seen_ = c.state.images_seen;
     loader_->seek(c.state.epoch, c.state.data_position);
-    if (!c.state.rng_states.empty()) {
-      set_generator_state(step_runner_.generator(), c.state.rng_states.front());
-    } else {
-      spdlog::warn("{} holds no generator state: noise draws differ from the original run", path);
-    }
-    const fs::path best = out_dir_ / "checkpoints" / "best.json";
-    if (fs::exists(best)) {
-      std::ifstream in(best);
-      best_val_loss_ = nlohmann::json::parse(in).at("val_loss").get<double>();
-    }
+    if (const auto best = checkpoints_.best_val_loss()) best_val_loss_ = *best;
     spdlog::info("resumed from {} at step {}", path, step_);
   }
 
@@ -379,24 +296,22 @@ class TrainingRun {
     }
     torch::NoGradGuard no_grad;
     auto& network = *step_runner_.network();
-    const auto& process = step_runner_.process();
     network.eval();
     const auto x0 = validation_->x0.to(device_), n = validation_->n.to(device_);
     const auto t = validation_->t.to(device_);
-    const auto out = step_runner_.forward(process.perturb(x0, n, t), t).to(torch::kFloat32);
-    const double loss = process.loss(out, process.target(x0, n, t), t).loss.item<double>();
+    const WhitenedScoreLoss::Model model = [&](const torch::Tensor& x_t, const torch::Tensor& tt) {
+      return step_runner_.forward(x_t, tt);
+    };
+    const double loss = step_runner_.loss()(model, x0, n, t).loss.item<double>();
     network.train();
     spdlog::info("step {} | validation loss {:.5f} ({} held-out images)", step_, loss, x0.size(0));
     metrics_.write({{"step", step_}, {"val_loss", loss}});
     if (std::isfinite(loss) && loss < best_val_loss_) {
       best_val_loss_ = loss;
       if (env_.rank == 0) {
-        const fs::path dir = out_dir_ / "checkpoints";
-        save_checkpoint(make_checkpoint(), (dir / "best.h5").string());
-        write_file_atomically(dir / "best.json",
-                              nlohmann::json{{"step", step_}, {"val_loss", loss}}.dump() + "\n");
+        checkpoints_.save_best(make_checkpoint(), step_, loss);
         spdlog::info("step {} | best validation loss so far: checkpoint {}", step_,
-                     (dir / "best.h5").string());
+                     checkpoints_.best_path().string());
       }
     }
   }
@@ -411,8 +326,7 @@ class TrainingRun {
     ema_net->eval();
     ScoreModel model(ema_net, step_runner_.process());
     const int64_t c = config_.data.channels, s = config_.data.image_size;
-    std::vector<uint64_t> seeds;
-    for (uint64_t i = 0; i < 16; ++i) seeds.push_back(config_.sampler.seed + i);
+    const auto seeds = consecutive_seeds(config_.sampler.seed, 0, 16);
     auto x = step_runner_.noise().sample_per_image(seeds, c, s, s, device_);
     const ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
       return model.whitened_score(xt, t);
@@ -434,39 +348,24 @@ class TrainingRun {
     c.state.epoch = loader_->epoch();
     c.state.data_position = loader_->position();
     c.state.images_seen = images_seen_;
-    // The noise generator is shared by all ranks (global-batch draws): one state per rank, all
-    // equal.
-    c.state.rng_states.assign(static_cast<size_t>(communicator_->world_size()),
-                              generator_state(step_runner_.generator()));
     c.config_yaml = to_yaml(config_);
     c.model_info = model_info_of(config_.model);
-    auto& network = *step_runner_.network();
-    c.model = state_dict_of(network);
-    c.ema = ema_state_dict(step_runner_.ema(), network);
-    c.optimizer = optimizer_state_of(step_runner_.optimizer(), network);
+    TrainStepState state = step_runner_.state();
+    c.model = std::move(state.model);
+    c.ema = std::move(state.ema);
+    c.optimizer = std::move(state.optimizer);
+    // The noise generator is shared by all ranks (global-batch draws): one state per rank, all
+    // equal.
+    c.state.rng_states.assign(static_cast<size_t>(communicator_->world_size()), state.generator);
     return c;
   }
 
   std::string save() {
     if (env_.rank != 0) return {};
-    const fs::path dir = out_dir_ / "checkpoints";
-    const fs::path path = dir / ("step_" + std::to_string(step_) + ".h5");
-    save_checkpoint(make_checkpoint(), path.string());
-    // last.h5 is a hard link to the newest step file, swapped in atomically.
-    const fs::path tmp = dir / "last.h5.tmp";
-    fs::remove(tmp);
-    fs::create_hard_link(path, tmp);
-    fs::rename(tmp, dir / "last.h5");
-    prune_checkpoints(dir);
-    spdlog::info("step {} | checkpoint {}", step_, path.string());
-    return (dir / "last.h5").string();
-  }
-
-  void prune_checkpoints(const fs::path& dir) {
-    const auto steps = step_checkpoints(dir);
-    for (size_t i = static_cast<size_t>(config_.train.keep_last); i < steps.size(); ++i) {
-      fs::remove(steps[i].second);
-    }
+    const std::string last = checkpoints_.save(make_checkpoint(), step_);
+    spdlog::info("step {} | checkpoint {}", step_,
+                 (checkpoints_.path() / ("step_" + std::to_string(step_) + ".h5")).string());
+    return last;
   }
 
   struct ValidationBatch {
@@ -477,6 +376,7 @@ class TrainingRun {
   DistEnv env_;
   fs::path out_dir_;
   std::unique_ptr<RunDirectoryLock> lock_;  // rank 0 owns the run directory
+  CheckpointDirectory checkpoints_;
   torch::Device device_;
   std::shared_ptr<Communicator> communicator_;
   TrainStep step_runner_;
@@ -496,7 +396,9 @@ TrainOutcome train(const TrainRequest& request, const std::atomic<bool>& stop) {
   TrainingRun run(request);
   std::string resume = request.resume;
   if (resume == "auto") {
-    resume = newest_valid_checkpoint(fs::path(request.out_dir) / "checkpoints");
+    resume = CheckpointDirectory(fs::path(request.out_dir) / "checkpoints",
+                                 request.config.train.keep_last)
+                 .newest_valid();
     if (resume.empty())
       spdlog::info("no checkpoint to resume in {}: starting fresh", request.out_dir);
   }

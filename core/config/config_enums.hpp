@@ -24,7 +24,7 @@ enum class GrfSampling { kUniform, kLogUniform };
 enum class ChannelMode { kGray, kPerChannel };
 enum class NoiseNormalisation { kUnitVariance, kKernelSum };
 
-enum class ModelType { kDdpmUnet, kUnet, kGaussian };
+enum class ModelType { kDdpmUnet, kGaussian };
 enum class ProcessType { kDiffusion, kFlow };
 enum class Parameterisation { kNoise, kWs, kEdm };
 enum class NoiseSchedule { kVp, kCosine };
@@ -136,10 +136,8 @@ struct EnumTraits<NoiseNormalisation> {
 
 template <>
 struct EnumTraits<ModelType> {
-  static constexpr std::array<EnumEntry<ModelType>, 3> kValues{
-      {{ModelType::kDdpmUnet, "ddpm_unet"},
-       {ModelType::kUnet, "unet"},
-       {ModelType::kGaussian, "gaussian"}}};
+  static constexpr std::array<EnumEntry<ModelType>, 2> kValues{
+      {{ModelType::kDdpmUnet, "ddpm_unet"}, {ModelType::kGaussian, "gaussian"}}};
 };
 
 template <>

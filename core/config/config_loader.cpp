@@ -279,6 +279,15 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   return parse_config(read_file(path), path, overrides);
 }
 
+Config layer_config(Config stored, const std::string& stored_name, const std::string& config_path,
+                    const std::vector<std::string>& overrides) {
+  KeyLocations locations;
+  for (const auto& text : overrides) apply_override(stored, text, locations);
+  validate_config(stored, locations, stored_name);
+  if (!config_path.empty()) stored.sampler = load_config(config_path, overrides).sampler;
+  return stored;
+}
+
 Config parse_config(const std::string& yaml_text, const std::string& source_name,
                     const std::vector<std::string>& overrides) {
   const NodeSource source = NodeSource::file(source_name);

@@ -20,4 +20,11 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 Config parse_config(const std::string& yaml_text, const std::string& source_name,
                     const std::vector<std::string>& overrides = {});
 
+// The config of a command that starts from a stored config (a checkpoint's, a measurement
+// file's), typed all the way: `overrides` edit `stored` and, when `config_path` is set, that
+// file's sampler section (read with the same overrides) replaces the stored one. `stored_name`
+// labels errors in values the overrides did not set. Validated like load_config's result.
+Config layer_config(Config stored, const std::string& stored_name, const std::string& config_path,
+                    const std::vector<std::string>& overrides);
+
 }  // namespace wsd

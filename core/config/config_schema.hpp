@@ -108,6 +108,14 @@ struct Schema<NoiseConfig> {
             "unit_variance = unit per-pixel variance, kernel_sum = kernel sums to 1");
   }
   static void check(const T& c, const rules::CrossCheck& out) {
+    const bool kernel_family = c.family == NoiseFamily::kWhite || c.family == NoiseFamily::kGrf;
+    if (c.normalisation == NoiseNormalisation::kKernelSum && !kernel_family) {
+      out.fail({"normalisation", "family"}, "kernel_sum needs " + out.key("family") +
+                                                " white or grf (a sampled spatial "
+                                                "kernel), not " +
+                                                std::string(enum_name(c.family)) +
+                                                "; use unit_variance");
+    }
     if (c.grf_sigma_min > c.grf_sigma_max) {
       out.fail({"grf_sigma_min", "grf_sigma_max"},
                format_value(c.grf_sigma_min) + " is greater than " + out.key("grf_sigma_max") +
@@ -122,7 +130,7 @@ struct Schema<ModelConfig> {
   template <class V>
   static void fields(V& v) {
     using namespace rules;
-    v.field("type", &T::type, "ddpm_unet (authors' network), unet (small), gaussian (analytic)");
+    v.field("type", &T::type, "ddpm_unet (the authors' network), gaussian (analytic, no network)");
     v.field("process", &T::process, "diffusion (VP SDE) or flow (interpolant)");
     v.field("parameterisation", &T::parameterisation,
             "network output: noise, whitened score (ws), or edm (preconditioned x0 estimate)");
@@ -158,9 +166,8 @@ struct Schema<ModelConfig> {
                                              ")");
     }
     // Every level but the last halves the resolution, so the image must survive that many halvings.
-    const bool is_unet = c.type == ModelType::kDdpmUnet || c.type == ModelType::kUnet;
     const std::size_t halvings = c.ch_mults.empty() ? 0 : c.ch_mults.size() - 1;
-    if (is_unet && halvings < 30 && c.image_size % (1 << halvings) != 0) {
+    if (c.type == ModelType::kDdpmUnet && halvings < 30 && c.image_size % (1 << halvings) != 0) {
       out.fail({"image_size", "ch_mults"}, std::to_string(c.image_size) + " is not divisible by " +
                                                std::to_string(1 << halvings) + ", which the " +
                                                std::to_string(c.ch_mults.size()) +

@@ -96,4 +96,10 @@ void validate_config(const Config& cfg, const KeyLocations& locations,
   validate_struct(cfg, "", Reporter(locations, fallback_location));
 }
 
+void validate_task_section(const TaskConfig& task, const std::string& prefix) {
+  const KeyLocations none;
+  const std::string no_location;
+  validate_struct(task, prefix, Reporter(none, no_location));
+}
+
 }  // namespace wsd

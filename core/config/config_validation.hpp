@@ -21,4 +21,8 @@ void validate_config(const Config& cfg);
 void validate_config(const Config& cfg, const KeyLocations& locations,
                      const std::string& fallback_location);
 
+// The same rules for one task section built in code (an operator made from it, say), its keys
+// reported under `prefix`.
+void validate_task_section(const TaskConfig& task, const std::string& prefix = "task");
+
 }  // namespace wsd

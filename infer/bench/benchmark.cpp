@@ -11,6 +11,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "core/diffusion/whitened_score_loss.hpp"
 #include "core/model/score_model.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/noise/structured_noise.hpp"
@@ -114,6 +115,7 @@ TrainStepBenchResult bench_train_step(const TrainStepBenchRequest& request) {
   DdpmUNet network = benchmark_network(request.model, s, request.network);
   network->train();
   const ForwardProcess process = make_forward_process(request.model);
+  const WhitenedScoreLoss loss_fn(process);
   const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
   torch::optim::Adam optimizer(network->parameters(), torch::optim::AdamOptions(request.lr));
   torch::Generator gen = make_device_generator(s.seed + 1, s.device);
@@ -126,14 +128,12 @@ TrainStepBenchResult bench_train_step(const TrainStepBenchRequest& request) {
   const auto step = [&] {
     const auto t = process.sample_t(b, gen, s.device);
     const auto n = noise.sample(b, c, size, size, gen, s.device);
-    const auto x_t =
-        in_layout(process.network_input(process.perturb(x0, n, t), t), request.network);
-    torch::Tensor loss;
-    {
+    const WhitenedScoreLoss::Model model = [&](const torch::Tensor& x_t, const torch::Tensor& tt) {
+      const auto input = in_layout(process.network_input(x_t, tt), request.network);
       CudaBf16Autocast autocast(request.network.bf16);
-      const auto output = network->forward(x_t, t.to(torch::kFloat32));
-      loss = process.loss(output, process.target(x0, n, t), t).loss;
-    }
+      return network->forward(input, tt.to(torch::kFloat32));
+    };
+    const auto loss = loss_fn(model, x0, n, t).loss;
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();

@@ -10,7 +10,8 @@
 #include "core/model/prior_loader.hpp"
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
-#include "data/dataset_factory.hpp"
+#include "core/util/seeds.hpp"
+#include "data/gaussian_statistics.hpp"
 #include "infer/baselines/tikhonov_cg.hpp"
 #include "infer/baselines/wiener_filter.hpp"
 #include "infer/solve/posterior_solver.hpp"
@@ -35,25 +36,14 @@ GaussianStatistics estimate_statistics(const Config& config, int64_t limit) {
   DataConfig data = config.data;
   const bool idt = config.task.operator_name == OperatorType::kIdt;
   if (idt) data.channels = 1;
-  const auto dataset = open_dataset(data, DataSplit::kTrain);
-  const int64_t n = std::min(limit, dataset->size());
-  GaussianStatisticsAccumulator accumulator;
-  std::vector<torch::Tensor> batch;
-  for (int64_t i = 0; i < n; ++i) {
-    batch.push_back(evaluation_image(*dataset, data, i));
-    if (static_cast<int64_t>(batch.size()) == 512 || i + 1 == n) {
-      accumulator.add(torch::stack(batch));
-      batch.clear();
-    }
-  }
-  auto statistics = accumulator.finish();
+  auto statistics = *estimate_gaussian_statistics(data, DataSplit::kTrain, limit);
   if (idt && config.task.absorption) {
     statistics.mean = torch::cat({0.5 * statistics.mean, statistics.mean});
     auto power = statistics.power_spectrum.dim() == 2 ? statistics.power_spectrum.unsqueeze(0)
                                                       : statistics.power_spectrum;
     statistics.power_spectrum = torch::cat({0.25 * power, power});
   }
-  spdlog::info("Gaussian prior statistics from {} training images of {}", n, dataset->describe());
+  spdlog::info("Gaussian prior statistics from {} training images", statistics.count);
   return statistics;
 }
 
@@ -109,11 +99,6 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sa
   auto op = make_operator(set.config.task, shape);
   op->to(device);
   PosteriorSolver solver{p.prior, p.noise, sampler, p.t_eps, device};
-  const auto seeds_from = [&](int64_t first, int64_t n) {
-    std::vector<uint64_t> seeds;
-    for (int64_t i = first; i < first + n; ++i) seeds.push_back(sampler.seed + i);
-    return seeds;
-  };
   Reconstruction out;
   out.steps = sampler.steps;
   out.prior = p.prior.describe();
@@ -122,7 +107,8 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sa
   double lambda = sampler.lambda.value_or(proximal ? 1.0 : 0.0);
   if (!sampler.lambda && !proximal) {
     const int64_t probes = std::min<int64_t>(kLambdaProbes, set.size());
-    PosteriorProblem probe{op, set.y.slice(0, 0, probes), seeds_from(0, probes), shape, model};
+    PosteriorProblem probe{op, set.y.slice(0, 0, probes),
+                           consecutive_seeds(sampler.seed, 0, probes), shape, model};
     const auto noise = MeasurementNoise::from_config(set.config.task);
     const auto& y_shape = set.y.sizes();
     const auto psd = noise.noise().psd(y_shape[2], y_shape[3]);
@@ -152,7 +138,8 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sa
                  lambda, out.lambda_search->chosen().residual_ratio);
   }
   out.lambda = lambda;
-  const PosteriorProblem problem{op, set.y, seeds_from(0, set.size()), shape, model};
+  const PosteriorProblem problem{op, set.y, consecutive_seeds(sampler.seed, 0, set.size()), shape,
+                                 model};
   const auto start = Clock::now();
   out.x_hat = solver.solve(problem, lambda, [&](int64_t done, int64_t total) {
     if (progress) progress(label, done, total);

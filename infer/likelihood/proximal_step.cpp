@@ -8,7 +8,7 @@
 
 #include "core/diffusion/forward_process.hpp"
 #include "core/util/errors.hpp"
-#include "data/seed_mix.hpp"
+#include "core/util/seeds.hpp"
 #include "infer/baselines/fourier_gaussian_posterior.hpp"
 #include "infer/samplers/sampler.hpp"
 
@@ -50,8 +50,7 @@ torch::Tensor ProximalLikelihoodStep::white_noise(const std::vector<int64_t>& sh
   std::vector<torch::Tensor> white;
   white.reserve(seeds_.size());
   for (const uint64_t seed : seeds_) {
-    auto gen =
-        at::make_generator<at::CPUGeneratorImpl>(mix64(seed ^ mix64(0x70726f78ULL + stream)));
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(keyed_seed(seed, 0x70726f78ULL + stream));
     white.push_back(torch::randn(shape, gen, torch::kFloat64));
   }
   return torch::stack(white).to(y_.device());

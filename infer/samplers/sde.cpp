@@ -4,21 +4,10 @@
 
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
+#include "core/util/seeds.hpp"
 #include "infer/samplers/sampler.hpp"
 
 namespace wsd {
-namespace {
-
-// Image j's seed for step i: a SplitMix64 mix, so streams of different steps and images differ.
-uint64_t step_seed(uint64_t image_seed, int64_t step) {
-  uint64_t z = image_seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(step + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
 torch::Tensor sample_sde(const DiffusionSchedule& schedule, const ScoreFn& score, torch::Tensor x,
                          const std::vector<double>& grid, const SamplerContext& context) {
   if (context.noise == nullptr || static_cast<int64_t>(context.seeds.size()) != x.size(0)) {
@@ -31,7 +20,7 @@ torch::Tensor sample_sde(const DiffusionSchedule& schedule, const ScoreFn& score
     const double dt = t - grid[static_cast<size_t>(i + 1)];
     const double beta = schedule.beta(t);
     const auto eval = evaluate_score(schedule, score, x, t, dt, context);
-    for (size_t j = 0; j < seeds.size(); ++j) seeds[j] = step_seed(context.seeds[j], i);
+    for (size_t j = 0; j < seeds.size(); ++j) seeds[j] = sampler_step_seed(context.seeds[j], i);
     const auto z =
         context.noise->sample_per_image(seeds, x.size(1), x.size(2), x.size(3), x.device())
             .to(x.scalar_type());

@@ -6,22 +6,13 @@
 #include <sstream>
 
 #include "core/util/errors.hpp"
+#include "core/util/seeds.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 #include "infer/likelihood/proximal_step.hpp"
 
 namespace wsd {
 
 namespace {
-
-// Seed of posterior sample k of an image: the image's own seed for k = 0, so one sample per
-// measurement reproduces the plain solve.
-uint64_t sample_seed(uint64_t seed, int64_t k) {
-  if (k == 0) return seed;
-  uint64_t z = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(k));
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 // What ran, for the errors of an unstable or diverged solve.
 std::string describe_setting(const SamplerConfig& sampler, double lambda,
@@ -62,7 +53,7 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
   const auto y_all = problem.y.repeat_interleave(m, 0);
   std::vector<uint64_t> seeds_all;
   for (const uint64_t seed : problem.seeds) {
-    for (int64_t k = 0; k < m; ++k) seeds_all.push_back(sample_seed(seed, k));
+    for (int64_t k = 0; k < m; ++k) seeds_all.push_back(posterior_sample_seed(seed, k));
   }
   const int64_t n = images * m;
   const auto& shape = problem.image_shape;

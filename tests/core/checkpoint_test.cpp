@@ -1,4 +1,5 @@
 #include "core/checkpoint/checkpoint.hpp"
+#include "core/checkpoint/checkpoint_directory.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -226,6 +227,40 @@ TEST(Checkpoint, KillDuringWriteLeavesPreviousCheckpointIntact) {
   EXPECT_FALSE(fs::exists(tmp));
   EXPECT_TRUE(fs::exists(live));
   fs::remove(live);
+}
+
+// A run's checkpoint directory: step files pruned to keep_last, last.h5 the newest, best.h5
+// with its loss, and `--resume auto` falling back past an unreadable last.h5.
+TEST(CheckpointDirectory, RotatesStepFilesAndFindsTheNewestReadable) {
+  const fs::path dir = temp_path("rotation");
+  fs::remove_all(dir);
+  const CheckpointDirectory checkpoints(dir, 2);
+  checkpoints.prepare();
+  EXPECT_TRUE(checkpoints.newest_valid().empty());
+  EXPECT_FALSE(checkpoints.best_val_loss().has_value());
+  for (const int64_t step : {10, 20, 30}) {
+    EXPECT_EQ(checkpoints.save(sample_checkpoint(step), step), (dir / "last.h5").string());
+  }
+  const auto steps = checkpoints.step_files();
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].first, 30);
+  EXPECT_EQ(steps[1].first, 20);
+  EXPECT_TRUE(fs::equivalent(dir / "last.h5", dir / "step_30.h5"));
+  EXPECT_EQ(checkpoints.newest_valid(), (dir / "last.h5").string());
+
+  checkpoints.save_best(sample_checkpoint(20), 20, 0.125);
+  EXPECT_EQ(checkpoints.best_val_loss(), 0.125);
+  EXPECT_EQ(load_checkpoint(checkpoints.best_path().string()).state.step, 20);
+
+  // A torn last.h5 falls back to the newest readable step file.
+  fs::remove(dir / "last.h5");
+  { std::ofstream(dir / "last.h5") << "not a checkpoint"; }
+  EXPECT_EQ(checkpoints.newest_valid(), (dir / "step_30.h5").string());
+  { std::ofstream(dir / "step_30.h5") << "torn"; }
+  EXPECT_EQ(checkpoints.newest_valid(), (dir / "step_20.h5").string());
+  fs::remove(dir / "step_20.h5");
+  fs::remove(dir / "step_30.h5");
+  EXPECT_THROW(checkpoints.newest_valid(), InputError);
 }
 
 }  // namespace

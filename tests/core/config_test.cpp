@@ -563,6 +563,31 @@ TEST(ConfigErrors, GrfSigmaMinMustNotExceedMax) {
                                 "task.noise.grf_sigma_max (0.5)");
 }
 
+// kernel_sum samples a spatial Gaussian kernel: a spectrum-only family has none. Once accepted
+// and then refused by the noise generator, without a position; now refused where it is written.
+TEST(ConfigErrors, KernelSumNeedsASpatialKernelFamily) {
+  const auto e = load_error("noise:\n  family: power_law\n  normalisation: kernel_sum\n");
+  EXPECT_EQ(e.message, e.path +
+                           ":3:18: noise.normalisation: kernel_sum needs noise.family white or "
+                           "grf (a sampled spatial kernel), not power_law; use unit_variance");
+  const auto nested = load_error(
+      "task:\n  noise:\n    normalisation: kernel_sum\n"
+      "    family: mixture\n");
+  EXPECT_EQ(nested.message.rfind(nested.path + ":3:20: task.noise.normalisation: kernel_sum", 0),
+            0u)
+      << nested.message;
+  EXPECT_NO_THROW(load_config(
+      write_file("kernel_sum_grf.yaml", "noise:\n  family: grf\n  normalisation: kernel_sum\n")));
+}
+
+// Only networks wsdiff builds are model types: `unet` once passed the schema and failed when the
+// network was made.
+TEST(ConfigErrors, ModelTypeIsANetworkWsdiffBuilds) {
+  const auto e = load_error("model:\n  type: unet\n");
+  EXPECT_EQ(e.message,
+            e.path + ":2:9: model.type: expected one of [ddpm_unet, gaussian], got 'unet'");
+}
+
 TEST(ConfigErrors, BetaMaxMustExceedBetaMin) {
   const auto e = load_error("model:\n  beta_min: 5\n  beta_max: 5\n");
   EXPECT_EQ(e.message, e.path + ":3:13: model.beta_max: 5 must be greater than model.beta_min (5)");
@@ -610,6 +635,34 @@ TEST(ConfigOverrides, ApplyAfterTheFileInOrder) {
   EXPECT_EQ(c.train.lr, 0.25);
   EXPECT_EQ(c.train.steps, 7);
   EXPECT_EQ(c.train.keep_last, 9);
+}
+
+// `wsdiff solve` and `wsdiff sample` start from a stored config: --set edits it, --config
+// replaces only its sampler section (read with the same --set), and every value is checked.
+TEST(ConfigLayering, OverridesEditTheStoredConfigAndAFileReplacesItsSampler) {
+  Config stored;
+  stored.task.blur_sigma = 3.0;
+  stored.sampler.steps = 77;
+  stored.model.n_channels = 64;
+  const Config edited = layer_config(stored, "stored", "", {"sampler.steps=12"});
+  EXPECT_EQ(edited.sampler.steps, 12);
+  EXPECT_EQ(edited.task.blur_sigma, 3.0);
+  EXPECT_EQ(edited.model.n_channels, 64);
+
+  const std::string sampler_file = write_file(
+      "layer_sampler.yaml", "sampler:\n  steps: 40\n  method: heun\nmodel:\n  n_channels: 32\n");
+  const Config layered = layer_config(stored, "stored", sampler_file, {"sampler.seed=5"});
+  EXPECT_EQ(layered.sampler.steps, 40);
+  EXPECT_EQ(layered.sampler.method, SamplerMethod::kHeun);
+  EXPECT_EQ(layered.sampler.seed, 5u);
+  EXPECT_EQ(layered.model.n_channels, 64);  // only the sampler section comes from the file
+  EXPECT_EQ(layered.task.blur_sigma, 3.0);
+
+  EXPECT_EQ(error_of([&] { layer_config(stored, "stored", "", {"sampler.steps=-3"}); }),
+            "--set sampler.steps=-3: sampler.steps: -3 is out of range (must be > 0)");
+  stored.task.blur_sigma = -1.0;  // a bad stored value is reported against the stored config
+  EXPECT_EQ(error_of([&] { layer_config(stored, "stored", "", {}); }),
+            "stored: task.blur_sigma: -1 is out of range (must be > 0)");
 }
 
 TEST(ConfigOverrides, NestedKey) {
@@ -748,13 +801,13 @@ TEST(ShippedConfigs, FashionMnistIsASmallGrayGrfDdpmUnet) {
   EXPECT_EQ(c.noise.family, NoiseFamily::kGrf);
 }
 
+// One file per task: experiments/deblur_dehaze.yaml is the deblurring-through-haze task.
 TEST(ShippedConfigs, TaskConfigDescribesDeblurringWithStructuredNoise) {
-  const Config c = load_config(std::string(WSD_SOURCE_DIR) + "/configs/task_deblur_dehaze.yaml");
+  const Config c = load_config(std::string(WSD_SOURCE_DIR) + "/experiments/deblur_dehaze.yaml");
   EXPECT_EQ(c.task.operator_name, OperatorType::kGaussianBlur);
   EXPECT_EQ(c.task.noise.family, NoiseFamily::kGrf);
-  EXPECT_EQ(c.sampler.likelihood, LikelihoodType::kWs);
-  EXPECT_FALSE(c.sampler.lambda.has_value());
-  EXPECT_EQ(c.data.split, DataSplit::kTest);
+  EXPECT_EQ(c.sampler.likelihood, LikelihoodType::kProximal);
+  EXPECT_EQ(c.sampler.method, SamplerMethod::kExponential);
 }
 
 // ---------------------------------------------------------------------------------------------

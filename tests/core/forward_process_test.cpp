@@ -1,4 +1,5 @@
 #include "core/diffusion/forward_process.hpp"
+#include "core/diffusion/whitened_score_loss.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -229,6 +230,32 @@ TEST(ForwardProcess, LossWeightsArePerSample) {
   // bf16 outputs are reduced in float32.
   const auto bf16 = process.loss(output.to(torch::kBFloat16), target.to(torch::kBFloat16), t);
   EXPECT_EQ(bf16.per_sample.scalar_type(), torch::kFloat32);
+}
+
+// The paper's objective, by its name: the model sees x_t = alpha x_0 + sigma n, and a model that
+// returns the whitened-score target -(beta/sigma) n scores zero, while the zero model scores
+// the closed form mean_i beta_i^2 mean((beta_i / sigma_i)^2 n_i^2).
+TEST(WhitenedScoreLoss, ZeroForTheTargetAndClosedFormForTheZeroModel) {
+  const WhitenedScoreLoss loss(diffusion(Parameterisation::kWs));
+  const auto& schedule = loss.process().schedule();
+  auto gen = make_generator(3);
+  const auto x0 = torch::rand({3, 1, 8, 8}, gen, torch::kFloat64) * 2 - 1;
+  const auto n = torch::randn({3, 1, 8, 8}, gen, torch::kFloat64);
+  const auto t = torch::tensor({0.05, 0.4, 0.95}, torch::kFloat64);
+  const auto per_image = [](const torch::Tensor& v) { return v.view({-1, 1, 1, 1}); };
+  const auto alpha = per_image(schedule.alpha(t)), sigma = per_image(schedule.sigma(t));
+  const auto beta = per_image(schedule.beta(t));
+  const WhitenedScoreLoss::Model oracle = [&](const torch::Tensor& x_t, const torch::Tensor&) {
+    return -(beta / sigma) * (x_t - alpha * x0) / sigma;
+  };
+  EXPECT_LT(loss(oracle, x0, n, t).loss.item<double>(), 1e-18);
+  const WhitenedScoreLoss::Model zero = [](const torch::Tensor& x_t, const torch::Tensor&) {
+    return torch::zeros_like(x_t);
+  };
+  const auto expected =
+      (beta.square() * (beta / sigma).square() * n.square()).flatten(1).mean(1).mean();
+  const double got = loss(zero, x0, n, t).loss.item<double>();
+  EXPECT_NEAR(got, expected.item<double>(), 1e-12 * expected.item<double>());
 }
 
 TEST(ForwardProcess, TrainingTimesAreUniformInRange) {

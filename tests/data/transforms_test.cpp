@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/util/seeds.hpp"
 #include "data/dataset.hpp"
-#include "data/seed_mix.hpp"
 
 namespace wsd {
 namespace {

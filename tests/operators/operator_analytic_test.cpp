@@ -260,22 +260,33 @@ TEST(OperatorRegistry, ExactlyTheShiftInvariantOperatorsAreFourierDiagonal) {
   }
 }
 
+// The value rules are the task schema's (core/config/config_schema.hpp): a task built in code
+// gets the same one-line message, key first, as a config file does.
 TEST(OperatorFactory, BadValuesNameTheirKey) {
   TaskConfig task;
   task.kernel_size = 4;
-  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.kernel_size 4 is not an odd number >= 1");
+  EXPECT_EQ(input_error(task, {1, 32, 32}),
+            "task.kernel_size: 4 is not an odd number >= 1 (the kernel needs a centre pixel)");
   task.kernel_size = 5;
   task.blur_sigma = 0.0;
-  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.blur_sigma 0 must be > 0");
+  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.blur_sigma: 0 is out of range (must be > 0)");
+  task.blur_sigma = 2.0;
   task.operator_name = OperatorType::kMotionBlur;
   task.motion_length = -1.0;
-  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.motion_length -1 must be > 0");
+  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.motion_length: -1 is out of range (must be > 0)");
+  task.motion_length = 5.0;
   task.operator_name = OperatorType::kInpaint;
   task.mask_fraction = 1.5;
-  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.mask_fraction 1.5 is not in [0, 1]");
+  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.mask_fraction: 1.5 is out of range [0, 1]");
+  task.mask_fraction = 0.5;
   task.operator_name = OperatorType::kLaplace;
   task.pixel_size = 0.0;
-  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.pixel_size 0 must be > 0");
+  EXPECT_EQ(input_error(task, {1, 32, 32}), "task.pixel_size: 0 is out of range (must be > 0)");
+  task.pixel_size = 0.5;
+  task.noise.normalisation = NoiseNormalisation::kKernelSum;
+  task.noise.family = NoiseFamily::kPowerLaw;
+  EXPECT_NE(input_error(task, {1, 32, 32}).find("task.noise.normalisation: kernel_sum needs"),
+            std::string::npos);
   task.operator_name = OperatorType::kIdentity;
   EXPECT_NE(input_error(task, {1, 32}).find("[C, H, W]"), std::string::npos);
 }
