@@ -32,7 +32,21 @@ LoaderBenchResult bench_loader(const LoaderBenchRequest& request) {
   result.seconds = seconds;
   result.images_per_s = static_cast<double>(result.images) / std::max(seconds, 1e-9);
   result.skipped = loader.skipped_samples();
+  result.workers = request.config.data.workers;
+  result.prefetch = request.config.data.prefetch;
+  result.fit = std::string(enum_name(request.config.data.fit));
   return result;
+}
+
+nlohmann::ordered_json LoaderBenchResult::to_json() const {
+  return {{"dataset", dataset},
+          {"workers", workers},
+          {"prefetch", prefetch},
+          {"fit", fit},
+          {"images", images},
+          {"seconds", seconds},
+          {"images_per_s", images_per_s},
+          {"skipped_samples", skipped}};
 }
 
 }  // namespace wsd

@@ -4,6 +4,7 @@
 // the training step's images/s (`--what network`) to see whether loading can keep up.
 
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -26,6 +27,10 @@ struct LoaderBenchResult {
   double seconds = 0;   // wall time of the timed batches
   double images_per_s = 0;
   int64_t skipped = 0;  // bad samples replaced (on_bad_sample: skip)
+  int64_t workers = 0, prefetch = 0;
+  std::string fit;
+
+  nlohmann::ordered_json to_json() const;
 };
 
 // Opens the dataset, then times `batches` calls of next() after `warmup` untimed ones. The batches

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "core/config/config_json.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/util/errors.hpp"
 #include "train/lr_schedule.hpp"
@@ -34,11 +35,10 @@ std::vector<TrainVariant> comparison_variants(torch::Device device) {
 TrainBenchResult bench_training(const TrainBenchRequest& request,
                                 const std::shared_ptr<Communicator>& communicator) {
   const BenchSettings& s = request.settings;
-  if (s.batch < 1 || s.repeats < 1 || s.warmup < 0) {
-    throw InputError("bench: batch and repeats must be at least 1, warmup not negative");
-  }
+  s.check();
   if (request.variants.empty()) throw InputError("bench: no training variant to time");
   TrainBenchResult result;
+  result.request = request;
   for (const auto& variant : request.variants) {
     if (variant.bf16 && !s.device.is_cuda()) {
       throw InputError("bench: bf16 autocast needs a CUDA device (use fp32 on " + s.device.str() +
@@ -80,6 +80,36 @@ TrainBenchResult bench_training(const TrainBenchRequest& request,
     result.buckets = step.reducer().bucket_count();
   }
   return result;
+}
+
+nlohmann::ordered_json TrainBenchResult::to_json() const {
+  const Config& config = request.config;
+  nlohmann::ordered_json out;
+  out["model"] = wsd::to_json(config.model);
+  out["noise"] = wsd::to_json(config.noise);
+  out["parameters"] = parameters;
+  out["global_batch"] = global_batch;
+  out["batch_per_rank"] = request.settings.batch;
+  out["grad_accum"] = config.train.grad_accum;
+  out["world_size"] = world_size;
+  out["buckets"] = buckets;
+  out["step"] = std::string("t, noise, forward, loss, backward, ") +
+                (world_size > 1 ? std::to_string(buckets) + " allreduce bucket(s), " : "") +
+                "clip, Adam, EMA (no data loading)";
+  nlohmann::ordered_json variants = nlohmann::ordered_json::array();
+  for (const auto& row : rows) {
+    variants.push_back({{"setting", row.variant.name()},
+                        {"precision", row.variant.bf16 ? "bf16" : "fp32"},
+                        {"channels_last", row.variant.channels_last},
+                        {"cudnn_benchmark", row.variant.cudnn_benchmark},
+                        {"images_per_s", row.images_per_s},
+                        {"loss", row.last_loss},
+                        {"step_ms_median", row.per_step.median() * 1e3},
+                        {"step_ms_min", row.per_step.min() * 1e3}});
+  }
+  out["variants"] = variants;
+  if (rows.size() == 1) out["images_per_s"] = rows.front().images_per_s;
+  return out;
 }
 
 }  // namespace wsd

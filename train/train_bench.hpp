@@ -6,12 +6,13 @@
 // Adam/AdamW and EMA), fed from pre-made CPU batches as the data loader would deliver them.
 
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
 
 #include "core/config/config_types.hpp"
-#include "infer/bench/benchmark.hpp"
+#include "core/util/timings.hpp"
 #include "train/distributed/communicator.hpp"
 
 namespace wsd {
@@ -38,11 +39,14 @@ struct TrainBenchRow {
 };
 
 struct TrainBenchResult {
+  TrainBenchRequest request;
   int64_t parameters = 0;
   int64_t global_batch = 0;
   int world_size = 1;
   int64_t buckets = 0;
   std::vector<TrainBenchRow> rows;
+
+  nlohmann::ordered_json to_json() const;
 };
 
 // Runs every variant in turn over `communicator` (a world of one without a launcher).

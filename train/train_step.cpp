@@ -10,10 +10,10 @@
 #include <cmath>
 #include <limits>
 
+#include "core/network/bf16_autocast.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/seeds.hpp"
-#include "infer/bench/autocast_guard.hpp"
 #include "train/optimizer_state.hpp"
 
 namespace wsd {

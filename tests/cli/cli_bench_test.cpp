@@ -107,7 +107,7 @@ TEST(CliBench, NetworkChannelsLastTextReport) {
   const auto r = wsdiff(
       tiny_model({"--what", "network", "--batch", "2", "--repeats", "1", "--channels-last"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("channels-last"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("channels last"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("images/s"), std::string::npos) << r.out;
 }
 

@@ -98,6 +98,55 @@ TEST(CliInverse, SimulateThenSolveImprovesOnTheMeasurement) {
   EXPECT_EQ(s.attr_int("/", "steps"), 100);
 }
 
+// `wsdiff bench --what solve` quotes speed with quality: its PSNR is the one `wsdiff solve` gets
+// for the same images, prior and sampler (per-image seeds make both the same computation).
+TEST(CliInverse, SolveBenchmarkReportsTheSolvesQuality) {
+  const auto& f = fixture();
+  const fs::path meas = temp("bench_meas.h5"), recon = temp("bench_recon.h5");
+  auto r = test::run_wsdiff({"simulate", "--config", f.task.string(), "--n", "2", "--out",
+                             meas.string(), "--device", "cpu"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> sampler = {"--set", "sampler.steps=20", "--set",
+                                            "sampler.samples=2"};
+  std::vector<std::string> solve = {"solve",          "--checkpoint", f.checkpoint.string(),
+                                    "--measurements", meas.string(),  "--out",
+                                    recon.string(),   "--device",     "cpu"};
+  solve.insert(solve.end(), sampler.begin(), sampler.end());
+  r = test::run_wsdiff(solve);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double solved =
+      h5::File::open_read(recon.string()).read_tensor("/psnr").mean().item<double>();
+
+  std::vector<std::string> bench = {"bench",
+                                    "--what",
+                                    "solve",
+                                    "--checkpoint",
+                                    f.checkpoint.string(),
+                                    "--measurements",
+                                    meas.string(),
+                                    "--batch",
+                                    "2",
+                                    "--device",
+                                    "cpu",
+                                    "--json"};
+  bench.insert(bench.end(), sampler.begin(), sampler.end());
+  r = test::run_wsdiff(bench);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report["what"], "solve");
+  EXPECT_EQ(report["images"], 2);
+  EXPECT_EQ(report["sampler"]["steps"], 20);
+  EXPECT_NEAR(report["psnr_db"].get<double>(), solved, 1e-4);
+  EXPECT_GT(report["s_per_image"].get<double>(), 0.0);
+  EXPECT_GT(report["ssim"].get<double>(), 0.0);
+
+  // More measurements than the file holds: one line, usage exit code.
+  bench[8] = "3";
+  r = test::run_wsdiff(bench);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("holds 2 measurements"), std::string::npos) << r.err;
+}
+
 TEST(CliInverse, EvalWritesResultsTablesAndFigure) {
   const auto& f = fixture();
   const fs::path out = temp("eval_out");

@@ -1,0 +1,71 @@
+#include "infer/samplers/sample_benchmark.hpp"
+
+#include <torch/torch.h>
+
+#include "core/config/config_json.hpp"
+#include "core/model/score_model.hpp"
+#include "core/network/bf16_autocast.hpp"
+#include "core/network/state_dict.hpp"
+#include "core/noise/structured_noise.hpp"
+#include "core/util/device.hpp"
+#include "core/util/errors.hpp"
+#include "infer/samplers/sampler.hpp"
+
+namespace wsd {
+
+SampleBenchResult bench_sample(const SampleBenchRequest& request) {
+  const BenchSettings& s = request.settings;
+  s.check();
+  request.network.check(s.device);
+  if (request.steps < 1) throw InputError("--steps must be at least 1");
+  if (request.model.process != ProcessType::kDiffusion) {
+    throw InputError("bench: the Euler whitened-score sampler needs model.process: diffusion");
+  }
+  torch::NoGradGuard no_grad;
+  DdpmUNet network = benchmark_network(request.model, s, request.network);
+  network->eval();
+  ScoreModel model(network, make_forward_process(request.model));
+  const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
+  torch::Generator gen = make_device_generator(s.seed + 2, s.device);
+
+  const int64_t c = request.model.image_channels, size = request.model.image_size;
+  const auto x1 = in_layout(noise.sample(s.batch, c, size, size, gen, s.device), request.network);
+  const ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
+    CudaBf16Autocast autocast(request.network.bf16);
+    return model.whitened_score(x, t).to(x.scalar_type());
+  };
+  const auto grid = uniform_time_grid(request.steps, request.model.t_eps);
+  torch::Tensor last;
+  SampleBenchResult result;
+  result.request = request;
+  result.per_trajectory =
+      time_calls([&] { last = sample_euler(model.process().schedule(), score, x1, grid); },
+                 s.warmup, s.repeats, s.device);
+  const double trajectory = result.per_trajectory.median();
+  result.seconds_per_step = trajectory / static_cast<double>(request.steps);
+  result.seconds_per_image = trajectory / static_cast<double>(s.batch);
+  result.parameters = parameter_count(*network);
+  return result;
+}
+
+nlohmann::ordered_json SampleBenchResult::to_json() const {
+  const BenchSettings& s = request.settings;
+  nlohmann::ordered_json out;
+  out["model"] = wsd::to_json(request.model);
+  out["noise"] = wsd::to_json(request.noise);
+  out.update(request.network.to_json());
+  out["sampler"] = "euler";
+  out["steps"] = request.steps;
+  out["shape"] = {s.batch, request.model.image_channels, request.model.image_size,
+                  request.model.image_size};
+  out["parameters"] = parameters;
+  out["s_per_step"] = seconds_per_step;
+  out["s_per_image"] = seconds_per_image;
+  // Extrapolated to the authors' 1000-step sampler.
+  out["s_per_image_1000_steps"] = seconds_per_step * 1000.0 / static_cast<double>(s.batch);
+  out["s_per_batch_1000_steps"] = seconds_per_step * 1000.0;
+  per_trajectory.add_to(out, "trajectory");
+  return out;
+}
+
+}  // namespace wsd
