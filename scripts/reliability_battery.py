@@ -323,7 +323,7 @@ class Battery:
         meas = self.measurements()
         out = self.work / "diverged.h5"
         r = self.run(["solve", "--checkpoint", str(PRIOR), "--measurements", str(meas), "--out",
-                      str(out), "--set", "sampler.likelihood=jalal", "--set",
+                      str(out), "--set", "sampler.likelihood=normalised_gradient", "--set",
                       "sampler.method=euler", "--set", "sampler.lambda=1e8"])
         self.record("fault", "diverging sampler", r.returncode == 1 and "diverged" in r.stderr
                     and not out.exists(), f"exit {r.returncode}")

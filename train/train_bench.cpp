@@ -3,7 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include "core/config/config_json.hpp"
+#include "core/model/network_benchmark.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/util/errors.hpp"
 #include "train/lr_schedule.hpp"
@@ -84,12 +84,9 @@ TrainBenchResult bench_training(const TrainBenchRequest& request,
 
 nlohmann::ordered_json TrainBenchResult::to_json() const {
   const Config& config = request.config;
-  nlohmann::ordered_json out;
-  out["model"] = wsd::to_json(config.model);
-  out["noise"] = wsd::to_json(config.noise);
+  auto out = network_report_head(config.model, config.noise, request.settings.batch);
   out["parameters"] = parameters;
   out["global_batch"] = global_batch;
-  out["batch_per_rank"] = request.settings.batch;
   out["grad_accum"] = config.train.grad_accum;
   out["world_size"] = world_size;
   out["buckets"] = buckets;

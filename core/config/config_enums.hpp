@@ -36,7 +36,7 @@ enum class DeviceKind { kAuto, kCpu, kCuda };
 
 enum class SamplerMethod { kEuler, kHeun, kExponential, kDpmSolver2m, kSde };
 enum class TimeGrid { kUniform, kLogSnr, kEdm };
-enum class LikelihoodType { kNone, kWs, kJalal, kDps, kProximal };
+enum class LikelihoodType { kNone, kWs, kNormalisedGradient, kDps, kProximal };
 enum class LambdaSchedule { kConstant, kLinear };
 
 enum class OperatorType {
@@ -205,9 +205,13 @@ struct EnumTraits<LikelihoodType> {
   static constexpr std::array<EnumEntry<LikelihoodType>, 5> kValues{
       {{LikelihoodType::kNone, "none"},
        {LikelihoodType::kWs, "ws"},
-       {LikelihoodType::kJalal, "jalal"},
+       {LikelihoodType::kNormalisedGradient, "normalised_gradient"},
        {LikelihoodType::kDps, "dps"},
        {LikelihoodType::kProximal, "proximal"}}};
+  // Older spellings that still parse (written back in the current one): `jalal`, the step's
+  // earlier name after an author of the method it comes from.
+  static constexpr std::array<EnumEntry<LikelihoodType>, 1> kAliases{
+      {{LikelihoodType::kNormalisedGradient, "jalal"}}};
 };
 
 template <>
@@ -276,11 +280,22 @@ constexpr std::string_view enum_name(E value) {
   return "<invalid>";  // Only reachable through a cast from an out-of-range integer.
 }
 
-// Inverse of enum_name; nullopt for a spelling that is not in the table.
+template <class E, class = void>
+struct HasEnumAliases : std::false_type {};
+template <class E>
+struct HasEnumAliases<E, std::void_t<decltype(EnumTraits<E>::kAliases)>> : std::true_type {};
+
+// Inverse of enum_name, also accepting an enum's kAliases (older spellings); nullopt for a
+// spelling in neither table.
 template <class E, std::enable_if_t<kIsConfigEnum<E>, int> = 0>
 constexpr std::optional<E> parse_enum(std::string_view name) {
   for (const auto& entry : EnumTraits<E>::kValues) {
     if (entry.name == name) return entry.value;
+  }
+  if constexpr (HasEnumAliases<E>::value) {
+    for (const auto& entry : EnumTraits<E>::kAliases) {
+      if (entry.name == name) return entry.value;
+    }
   }
   return std::nullopt;
 }

@@ -253,7 +253,8 @@ struct Schema<SamplerConfig> {
             "(rho-spacing of sigma/alpha, dense at low noise)");
     v.field("rho", &T::rho, "time_grid edm: the spacing exponent", above(0));
     v.field("likelihood", &T::likelihood,
-            "data-consistency term: none (unconditional), ws, jalal, dps, proximal (exact "
+            "data-consistency term: none (unconditional), ws, normalised_gradient, dps, proximal "
+            "(exact "
             "Gaussian step with the task's noise model; needs method exponential)");
     v.field("lambda", &T::lambda, "weight of the likelihood term; auto = chosen by the sampler",
             if_set(at_least(0)));

@@ -24,6 +24,16 @@ nlohmann::ordered_json NetworkSettings::to_json() const {
   return {{"precision", bf16 ? "bf16" : "fp32"}, {"channels_last", channels_last}};
 }
 
+nlohmann::ordered_json network_report_head(const ModelConfig& model, const NoiseConfig& noise,
+                                           int64_t batch, const NetworkSettings* network) {
+  nlohmann::ordered_json out;
+  out["model"] = wsd::to_json(model);
+  out["noise"] = wsd::to_json(noise);
+  if (network) out.update(network->to_json());
+  out["shape"] = {batch, model.image_channels, model.image_size, model.image_size};
+  return out;
+}
+
 DdpmUNet benchmark_network(const ModelConfig& model, const BenchSettings& settings,
                            const NetworkSettings& network) {
   torch::manual_seed(settings.seed);
@@ -85,13 +95,8 @@ NetworkBenchResult bench_network(const NetworkBenchRequest& request) {
 
 nlohmann::ordered_json NetworkBenchResult::to_json() const {
   const BenchSettings& s = request.settings;
-  nlohmann::ordered_json out;
-  out["model"] = wsd::to_json(request.model);
-  out["noise"] = wsd::to_json(request.noise);
-  out.update(request.network.to_json());
+  auto out = network_report_head(request.model, request.noise, s.batch, &request.network);
   out["step"] = "t, noise, forward, loss, backward, Adam (no loader, reduction, clip, EMA)";
-  out["shape"] = {s.batch, request.model.image_channels, request.model.image_size,
-                  request.model.image_size};
   out["parameters"] = parameters;
   out["images_per_s"] = images_per_s;
   out["images_per_s_best"] = static_cast<double>(s.batch) / per_step.min();

@@ -25,6 +25,11 @@ struct NetworkSettings {
   nlohmann::ordered_json to_json() const;
 };
 
+// What every network-level report starts with: the model and noise sections, the precision and
+// layout when one setting applies (`network` set), and the batch's shape.
+nlohmann::ordered_json network_report_head(const ModelConfig& model, const NoiseConfig& noise,
+                                           int64_t batch, const NetworkSettings* network = nullptr);
+
 // A freshly initialised network (weights from settings.seed) on the device, in the layout.
 DdpmUNet benchmark_network(const ModelConfig& model, const BenchSettings& settings,
                            const NetworkSettings& network);

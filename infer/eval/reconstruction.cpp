@@ -93,7 +93,7 @@ Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sa
   if (sampler.likelihood == LikelihoodType::kNone) {
     throw InputError(
         "sampler.likelihood is none: nothing ties the samples to the measurements (use ws, "
-        "jalal, dps or proximal)");
+        "normalised_gradient, dps or proximal)");
   }
   const auto shape = set.image_shape();
   auto op = make_operator(set.config.task, shape);

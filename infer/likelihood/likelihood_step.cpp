@@ -7,7 +7,7 @@
 
 #include "core/util/errors.hpp"
 #include "infer/likelihood/dps_step.hpp"
-#include "infer/likelihood/jalal_step.hpp"
+#include "infer/likelihood/normalised_gradient_step.hpp"
 #include "infer/likelihood/ws_step.hpp"
 
 namespace wsd {
@@ -31,8 +31,8 @@ std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, Linear
       return nullptr;
     case LikelihoodType::kWs:
       return std::make_shared<WsLikelihoodStep>(std::move(op), std::move(y), weight);
-    case LikelihoodType::kJalal:
-      return std::make_shared<JalalLikelihoodStep>(std::move(op), std::move(y), weight);
+    case LikelihoodType::kNormalisedGradient:
+      return std::make_shared<NormalisedGradientStep>(std::move(op), std::move(y), weight);
     case LikelihoodType::kDps:
       return std::make_shared<DpsLikelihoodStep>(std::move(op), std::move(y), weight);
     case LikelihoodType::kProximal:

@@ -65,8 +65,8 @@ class LikelihoodStep {
   LambdaWeight weight_;
 };
 
-// The step a sampler config names (ws, jalal or dps; nullptr for none; the proximal step is
-// built by the posterior solver, which has its measurement model). `y` must be on the
+// The step a sampler config names (ws, normalised_gradient or dps; nullptr for none; the proximal
+// step is built by the posterior solver, which has its measurement model). `y` must be on the
 // operator's device and in the sampler's dtype.
 std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, LinearOperator op,
                                                      torch::Tensor y, LambdaWeight weight);
@@ -76,9 +76,9 @@ std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, Linear
 // 2: an explicit gradient step on ||y - A x||^2 / 2, which multiplies the error along A's top
 // singular direction by (1 - eta_t ||A||^2) and so grows unless eta_t ||A||^2 < 2 at every step:
 //   lambda < min_i 4 / (w(t_i) beta(t_i) dt_i ||A||^2),   w the lambda schedule's factor.
-// nullopt for the steps without such a bound: jalal and dps move by a length that does not grow
-// with lambda ||A||^2 times the error (their divergence is caught while sampling), proximal is
-// implicit and none has no step.
+// nullopt for the steps without such a bound: normalised_gradient and dps move by a length that
+// does not grow with lambda ||A||^2 times the error (their divergence is caught while sampling),
+// proximal is implicit and none has no step.
 std::optional<double> max_stable_lambda(LikelihoodType type, const DiffusionSchedule& schedule,
                                         const std::vector<double>& grid,
                                         LambdaSchedule lambda_schedule, double t_eps,

@@ -30,7 +30,7 @@ ProximalLikelihoodStep::ProximalLikelihoodStep(LinearOperator op, torch::Tensor 
   const auto transfer = op_->transfer_function();
   if (!transfer) {
     throw InputError("sampler.likelihood proximal needs a Fourier-diagonal operator; " +
-                     op_->kind() + " is not (use ws, jalal or dps)");
+                     op_->kind() + " is not (use ws, normalised_gradient or dps)");
   }
   if (static_cast<int64_t>(seeds_.size()) != y_.size(0)) {
     throw InputError("the proximal step needs one seed per measurement");

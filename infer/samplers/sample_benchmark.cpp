@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "core/config/config_json.hpp"
 #include "core/model/score_model.hpp"
 #include "core/network/bf16_autocast.hpp"
 #include "core/network/state_dict.hpp"
@@ -50,14 +49,9 @@ SampleBenchResult bench_sample(const SampleBenchRequest& request) {
 
 nlohmann::ordered_json SampleBenchResult::to_json() const {
   const BenchSettings& s = request.settings;
-  nlohmann::ordered_json out;
-  out["model"] = wsd::to_json(request.model);
-  out["noise"] = wsd::to_json(request.noise);
-  out.update(request.network.to_json());
+  auto out = network_report_head(request.model, request.noise, s.batch, &request.network);
   out["sampler"] = "euler";
   out["steps"] = request.steps;
-  out["shape"] = {s.batch, request.model.image_channels, request.model.image_size,
-                  request.model.image_size};
   out["parameters"] = parameters;
   out["s_per_step"] = seconds_per_step;
   out["s_per_image"] = seconds_per_image;

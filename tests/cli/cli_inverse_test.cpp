@@ -344,8 +344,9 @@ TEST(CliInverse, SolveValidatesMeasurementsAgainstTheTaskAndThePrior) {
 
 // Settings that cannot work are refused before any compute, in one line with exit 2: a data
 // weight beyond the ws step's stability bound, a --set of the task the measurement file fixes,
-// an output path that cannot be written. A reverse process that diverges anyway (the jalal step
-// has no computable bound) stops with exit 1, naming the setting, and writes nothing.
+// an output path that cannot be written. A reverse process that diverges anyway (the
+// normalised_gradient step has no computable bound) stops with exit 1, naming the setting, and
+// writes nothing.
 TEST(CliInverse, UnworkableSettingsFailFastWithOneLine) {
   const auto& f = fixture();
   const fs::path meas = temp("fail_fast_meas.h5"), never = temp("fail_fast_never.h5");
@@ -391,6 +392,7 @@ TEST(CliInverse, UnworkableSettingsFailFastWithOneLine) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
 
+  // `jalal`, the step's earlier name, still selects it.
   r = solve({"--set", "sampler.likelihood=jalal", "--set", "sampler.lambda=1e8", "--set",
              "sampler.samples=1"},
             never);

@@ -813,6 +813,16 @@ TEST(ShippedConfigs, TaskConfigDescribesDeblurringWithStructuredNoise) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+// A renamed spelling keeps parsing, and configs are written back in the current one.
+TEST(ConfigEnums, AnEarlierSpellingParsesToTheRenamedValue) {
+  const Config c = load_text("sampler:\n  likelihood: jalal\n");
+  EXPECT_EQ(c.sampler.likelihood, LikelihoodType::kNormalisedGradient);
+  EXPECT_EQ(enum_name(LikelihoodType::kNormalisedGradient), "normalised_gradient");
+  EXPECT_NE(to_yaml(c).find("likelihood: normalised_gradient"), std::string::npos);
+  EXPECT_EQ(parse_config(to_yaml(c), "written.yaml").sampler.likelihood,
+            LikelihoodType::kNormalisedGradient);
+}
+
 TEST(ConfigEnums, NamesAndParsingAreInverse) {
   static_assert(enum_name(NoiseFamily::kPowerLaw) == "power_law");
   static_assert(parse_enum<OperatorType>("gaussian_blur") == OperatorType::kGaussianBlur);

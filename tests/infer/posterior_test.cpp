@@ -31,7 +31,8 @@ TEST(LikelihoodStep, EachStepReducesTheResidualOnANoiselessProblem) {
   const auto x_t =
       schedule.alpha(t) * p.x_true + schedule.sigma(t) * p.noise.sample(4, 1, p.h, p.w, gen);
   const auto t_vec = torch::full({4}, t, torch::kFloat64);
-  for (const auto type : {LikelihoodType::kWs, LikelihoodType::kJalal, LikelihoodType::kDps}) {
+  for (const auto type :
+       {LikelihoodType::kWs, LikelihoodType::kNormalisedGradient, LikelihoodType::kDps}) {
     auto step = make_likelihood_step(type, p.op, p.y,
                                      LambdaWeight{type == LikelihoodType::kWs ? 5.0 : 0.5});
     torch::Tensor before, after;
@@ -70,9 +71,10 @@ PosteriorSolver solver_for(test::GaussianProblem& p, SamplerMethod method, Likel
 TEST(PosteriorSolver, ResultsDoNotDependOnTheBatchSize) {
   auto p = test::make_gaussian_problem(test::blur_task(), 4, 12, 10, 0.1);
   const PosteriorProblem problem{p.op, p.y, {11, 12, 13, 14}, {1, p.h, p.w}};
-  for (const auto& [method, type] : {std::pair{SamplerMethod::kEuler, LikelihoodType::kWs},
-                                     std::pair{SamplerMethod::kSde, LikelihoodType::kJalal},
-                                     std::pair{SamplerMethod::kHeun, LikelihoodType::kDps}}) {
+  for (const auto& [method, type] :
+       {std::pair{SamplerMethod::kEuler, LikelihoodType::kWs},
+        std::pair{SamplerMethod::kSde, LikelihoodType::kNormalisedGradient},
+        std::pair{SamplerMethod::kHeun, LikelihoodType::kDps}}) {
     const auto whole = solver_for(p, method, type, 20, 4).solve(problem, 1.0);
     const auto single = solver_for(p, method, type, 20, 1).solve(problem, 1.0);
     EXPECT_LT((whole - single).abs().max().item<double>(), 1e-6) << enum_name(method);
@@ -93,7 +95,7 @@ TEST(PosteriorSolver, BestLambdaLandsNearTheExactPosteriorMean) {
   std::cout << "exact posterior mean " << optimum << " dB, measurement " << measurement << " dB\n";
   for (const auto& [type, grid, tolerance] :
        {std::tuple{LikelihoodType::kWs, std::vector<double>{3, 10, 30}, 1.0},
-        std::tuple{LikelihoodType::kJalal, std::vector<double>{0.1, 0.3, 1}, 1.5},
+        std::tuple{LikelihoodType::kNormalisedGradient, std::vector<double>{0.1, 0.3, 1}, 1.5},
         std::tuple{LikelihoodType::kDps, std::vector<double>{0.1, 0.2, 0.4}, 1.5}}) {
     double best = -INFINITY, best_lambda = 0;
     auto solver = solver_for(p, SamplerMethod::kEuler, type, 200, 64);
@@ -178,9 +180,9 @@ TEST(PosteriorSolver, WsStepIsRefusedAboveItsStabilityBoundWhichIsReal) {
   ramped.sampler.lambda_schedule = LambdaSchedule::kLinear;
   EXPECT_GT(*ramped.stability_bound(p.op), *bound);
   // The other steps have no such bound.
-  auto jalal = solver;
-  jalal.sampler.likelihood = LikelihoodType::kJalal;
-  EXPECT_FALSE(jalal.stability_bound(p.op).has_value());
+  auto normalised = solver;
+  normalised.sampler.likelihood = LikelihoodType::kNormalisedGradient;
+  EXPECT_FALSE(normalised.stability_bound(p.op).has_value());
 }
 
 TEST(DivergenceGuard, StopsOnNonFiniteOrExplodingImagesNamingThem) {

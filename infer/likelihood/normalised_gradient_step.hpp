@@ -4,14 +4,15 @@
 
 namespace wsd {
 
-// The authors' normalised step ("Jalal"): with g = grad_x ||y - A x_t||_2 = -A^H r / ||r||,
+// The normalised-gradient step of the authors' code (config spelling `normalised_gradient`, also
+// `jalal`, its earlier name): with g = grad_x ||y - A x_t||_2 = -A^H r / ||r||,
 //   increment = -(dt / 2) lambda_t ||s_W|| g / ||g|| = (dt / 2) lambda_t ||s_W|| A^H r / ||A^H r||,
 // a data-consistency move as long as the prior's own update. Norms are per image (the authors'
 // code takes them over the whole batch, which couples unrelated images).
-class JalalLikelihoodStep final : public LikelihoodStep {
+class NormalisedGradientStep final : public LikelihoodStep {
  public:
   using LikelihoodStep::LikelihoodStep;
-  std::string name() const override { return "jalal"; }
+  std::string name() const override { return "normalised_gradient"; }
   torch::Tensor increment(const LikelihoodInput& in) override;
 };
 
