@@ -205,7 +205,7 @@ Json run_solve(const BenchOptions& o, const ConfigOptions& config_options,
   spdlog::info("bench solve: {} warm-up + {} timed solves of {} measurements of {} on {}",
                settings.warmup, settings.repeats, settings.batch, o.measurements,
                settings.device.str());
-  return bench_solve({settings, config, o.checkpoint, o.measurements}).to_json();
+  return bench_solve({settings, config, o.checkpoint, o.measurements, set}).to_json();
 }
 
 void check_option_scope(const BenchOptions& o) {

@@ -10,9 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <memory>
-#include <regex>
 
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/checkpoint/checkpoint_directory.hpp"
@@ -33,7 +31,6 @@
 #include "train/distributed/consistency_check.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/metrics_log.hpp"
-#include "train/optimizer_state.hpp"
 #include "train/run_directory_lock.hpp"
 #include "train/skip_monitor.hpp"
 #include "train/train_step.hpp"
@@ -136,6 +133,8 @@ class TrainingRun {
           step_runner_.reducer().bucket_count(), tc.bucket_mb, communicator_->backend());
     }
   }
+
+  const CheckpointDirectory& checkpoints() const { return checkpoints_; }
 
   void resume(const std::string& path) {
     const Checkpoint c = load_checkpoint(path);
@@ -363,8 +362,7 @@ class TrainingRun {
   std::string save() {
     if (env_.rank != 0) return {};
     const std::string last = checkpoints_.save(make_checkpoint(), step_);
-    spdlog::info("step {} | checkpoint {}", step_,
-                 (checkpoints_.path() / ("step_" + std::to_string(step_) + ".h5")).string());
+    spdlog::info("step {} | checkpoint {}", step_, checkpoints_.step_path(step_).string());
     return last;
   }
 
@@ -396,9 +394,7 @@ TrainOutcome train(const TrainRequest& request, const std::atomic<bool>& stop) {
   TrainingRun run(request);
   std::string resume = request.resume;
   if (resume == "auto") {
-    resume = CheckpointDirectory(fs::path(request.out_dir) / "checkpoints",
-                                 request.config.train.keep_last)
-                 .newest_valid();
+    resume = run.checkpoints().newest_valid();
     if (resume.empty())
       spdlog::info("no checkpoint to resume in {}: starting fresh", request.out_dir);
   }

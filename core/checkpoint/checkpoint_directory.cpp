@@ -24,7 +24,7 @@ std::vector<std::string> CheckpointDirectory::prepare() const {
 }
 
 std::string CheckpointDirectory::save(const Checkpoint& checkpoint, int64_t step) const {
-  const fs::path path = dir_ / ("step_" + std::to_string(step) + ".h5");
+  const fs::path path = step_path(step);
   save_checkpoint(checkpoint, path.string());
   // A hard link renamed over last.h5: readers see the old or the new file, never a partial one.
   const fs::path tmp = dir_ / "last.h5.tmp";

@@ -25,6 +25,9 @@ class CheckpointDirectory {
   const std::filesystem::path& path() const { return dir_; }
   std::filesystem::path last_path() const { return dir_ / "last.h5"; }
   std::filesystem::path best_path() const { return dir_ / "best.h5"; }
+  std::filesystem::path step_path(int64_t step) const {
+    return dir_ / ("step_" + std::to_string(step) + ".h5");
+  }
 
   // Creates the directory and removes the temporaries of writers that were killed (call it
   // under the run-directory lock, when no writer of this run is alive). Returns their paths.

@@ -8,7 +8,6 @@
 
 #include "core/config/config_json.hpp"
 #include "core/util/errors.hpp"
-#include "infer/eval/measurement_set.hpp"
 #include "infer/eval/reconstruction.hpp"
 #include "infer/metrics/psnr.hpp"
 #include "infer/metrics/ssim.hpp"
@@ -18,7 +17,7 @@ namespace wsd {
 SolveBenchResult bench_solve(const SolveBenchRequest& request) {
   const BenchSettings& s = request.settings;
   s.check();
-  MeasurementSet set = read_measurements(request.measurements);
+  MeasurementSet set = request.set;
   if (s.batch > set.size()) {
     throw InputError("--batch " + std::to_string(s.batch) + ": " + request.measurements +
                      " holds " + std::to_string(set.size()) + " measurements");

@@ -11,6 +11,7 @@
 
 #include "core/config/config_types.hpp"
 #include "core/util/timings.hpp"
+#include "infer/eval/measurement_set.hpp"
 
 namespace wsd {
 
@@ -18,7 +19,8 @@ struct SolveBenchRequest {
   BenchSettings settings;  // batch: the first `batch` measurements of the file, solved together
   Config config;           // the measurement file's config layered with --config / --set
   std::string checkpoint;
-  std::string measurements;
+  std::string measurements;  // the file `set` was read from, for the report
+  MeasurementSet set;
 };
 
 struct SolveBenchResult {
