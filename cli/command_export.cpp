@@ -92,7 +92,7 @@ int run_export(const ExportOptions& o) {
     throw InputError("--out '" + o.out + "' is the input checkpoint; choose another path");
   }
   const Checkpoint source = load_checkpoint(o.checkpoint);
-  if (source.model_info.type == "gaussian") {
+  if (source.model_info.type == ModelType::kGaussian) {
     throw InputError("'" + o.checkpoint + "' holds a gaussian prior: it has no EMA to export");
   }
   parse_config(source.config_yaml, o.checkpoint + " (embedded config)");

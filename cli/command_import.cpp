@@ -166,7 +166,7 @@ int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
   spdlog::info(
       "imported {} tensors ({} parameters) from {} -> {} (parameterisation {}, score sign {:+d})",
       checkpoint.model.size(), parameter_count(*network), o.from, o.out,
-      checkpoint.model_info.parameterisation, checkpoint.model_info.score_sign);
+      checkpoint.model_info.parameterisation_name(), checkpoint.model_info.score_sign);
   return 0;
 }
 

@@ -104,7 +104,7 @@ void print_checkpoint_info(const std::string& path) {
             << "  format          " << kCheckpointFormat << " v" << s.format_version
             << " (written by wsdiff " << s.wsdiff_version << " at " << s.created << ")\n"
             << "  model type      " << s.model_info.type << ", parameterisation "
-            << s.model_info.parameterisation << ", score sign " << std::showpos
+            << s.model_info.parameterisation_name() << ", score sign " << std::showpos
             << s.model_info.score_sign << std::noshowpos << "\n"
             << "  parameters      " << with_thousands(s.parameter_count) << " in "
             << s.model_tensors << " tensors, dtype " << dtypes.str() << "\n"

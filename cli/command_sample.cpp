@@ -72,7 +72,6 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     score = clamped_tweedie_score(prior->schedule(), score);
   }
   const auto grid = time_grid_for(prior->schedule(), config.sampler, steps, config.model.t_eps);
-  const bool flow = config.model.process == ProcessType::kFlow;
   // sampler.batch_size images at a time, image i from its own seed: results depend neither on
   // --n nor on the batch size, and memory stays bounded for thousands of samples.
   const int64_t batch = std::max<int64_t>(1, config.sampler.batch_size);
@@ -95,24 +94,15 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     };
     const DivergenceGuard guard(
         "unconditional sampling from '" + o.checkpoint + "', " + std::to_string(steps) + " " +
-            (flow ? "flow_euler" : std::string(enum_name(config.sampler.method))) +
+            std::string(enum_name(config.sampler.method)) +
             " steps (try more --steps, or check the prior with wsdiff info)",
         first, 1);
-    if (flow) {
-      // A flow-matching network predicts the velocity; its ODE needs only the x_0 estimate.
-      const DenoiserFn denoise = [&](const torch::Tensor& xt, const torch::Tensor& t) {
-        return prior->x0_estimate(xt, t);
-      };
-      x = sample_flow_euler(denoise, x, grid, guard.wrap(progress));
-      x = prior->x0_estimate(x, time_like(x, grid.back()));
-    } else {
-      SamplerContext context;
-      context.callback = guard.wrap(progress);
-      context.noise = &noise;
-      context.seeds = seeds;
-      x = sampler_for(config.sampler.method)(prior->schedule(), score, x, grid, context);
-      x = tweedie_from_score(prior->schedule(), score, x, grid.back());
-    }
+    SamplerContext context;
+    context.callback = guard.wrap(progress);
+    context.noise = &noise;
+    context.seeds = seeds;
+    x = sampler_for(config.sampler.method)(prior->schedule(), score, x, grid, context);
+    x = tweedie_from_score(prior->schedule(), score, x, grid.back());
     parts.push_back(x.to(torch::kCPU));
   }
   const auto x = torch::cat(parts);
@@ -127,8 +117,7 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     file.set_attr("/", "checkpoint", o.checkpoint);
     file.set_attr("/", "steps", steps);
     file.set_attr("/", "seed", static_cast<int64_t>(first_seed));
-    file.set_attr("/", "sampler",
-                  std::string(flow ? "flow_euler" : enum_name(config.sampler.method)));
+    file.set_attr("/", "sampler", std::string(enum_name(config.sampler.method)));
     file.set_attr("/", "ema", static_cast<int64_t>(!o.raw_weights));
     file.set_attr("/", "prior", prior->describe());
     file.set_attr("/", "clamp_x0", static_cast<int64_t>(config.sampler.clamp_x0));
@@ -138,8 +127,8 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   layout.columns = std::min<int64_t>(o.n, 16);
   write_image_grid(x.slice(0, 0, std::min<int64_t>(o.n, 256)), png_path, layout);
   spdlog::info("{} samples from {}, {} {} steps, {:.2f} s ({:.3f} s per image): {} and {}", o.n,
-               prior->describe(), steps, flow ? "flow_euler" : enum_name(config.sampler.method),
-               seconds, seconds / o.n, h5_path, png_path);
+               prior->describe(), steps, enum_name(config.sampler.method), seconds, seconds / o.n,
+               h5_path, png_path);
   return 0;
 }
 

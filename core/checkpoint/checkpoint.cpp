@@ -94,12 +94,31 @@ void check_format(const h5::File& file) {
   }
 }
 
+
 ModelInfo read_model_info(const h5::File& file) {
   ModelInfo info;
   if (!file.exists("/model")) return info;
-  if (file.has_attr("/model", "type")) info.type = file.attr_string("/model", "type");
+  const auto unknown = [&](const std::string& attribute, const std::string& name,
+                           const std::string& known) {
+    return InputError("checkpoint '" + file.path() + "': /model " + attribute + " '" + name +
+                      "' is not one of " + known + " (written by another wsdiff?)");
+  };
+  if (file.has_attr("/model", "type")) {
+    const std::string name = file.attr_string("/model", "type");
+    const auto type = parse_enum<ModelType>(name);
+    if (!type) throw unknown("type", name, "ddpm_unet, gaussian");
+    info.type = *type;
+  }
   if (file.has_attr("/model", "parameterisation")) {
-    info.parameterisation = file.attr_string("/model", "parameterisation");
+    const std::string name = file.attr_string("/model", "parameterisation");
+    if (name == "velocity") {
+      info.process = ProcessType::kFlow;
+    } else if (const auto p = parse_enum<Parameterisation>(name)) {
+      info.parameterisation = *p;
+    } else if (name != "exact" || info.type != ModelType::kGaussian) {
+      throw unknown("parameterisation", name,
+                    "noise, ws, edm, velocity (flow), exact (gaussian prior)");
+    }
   }
   if (file.has_attr("/model", "score_sign"))
     info.score_sign = file.attr_int("/model", "score_sign");
@@ -134,6 +153,12 @@ auto with_input_errors(Fn&& fn) -> decltype(fn()) {
 }
 
 }  // namespace
+
+std::string ModelInfo::parameterisation_name() const {
+  if (type == ModelType::kGaussian) return "exact";
+  if (process == ProcessType::kFlow) return "velocity";
+  return std::string(enum_name(parameterisation));
+}
 
 namespace {
 
@@ -190,8 +215,8 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
       file.set_attr("/", "provenance", checkpoint.provenance_json);
 
     write_state_dict(file, "/model", checkpoint.model);
-    file.set_attr("/model", "type", checkpoint.model_info.type);
-    file.set_attr("/model", "parameterisation", checkpoint.model_info.parameterisation);
+    file.set_attr("/model", "type", std::string(enum_name(checkpoint.model_info.type)));
+    file.set_attr("/model", "parameterisation", checkpoint.model_info.parameterisation_name());
     file.set_attr("/model", "score_sign", checkpoint.model_info.score_sign);
     if (!checkpoint.ema.empty()) write_state_dict(file, "/ema", checkpoint.ema);
     if (!checkpoint.optimizer.empty()) write_state_dict(file, "/optimizer", checkpoint.optimizer);

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/config/config_enums.hpp"
+
 namespace wsd {
 
 // Ordered (name, tensor) pairs: parameter and buffer names are the authors' state-dict keys.
@@ -14,10 +16,18 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
 // How the network's output relates to the whitened score (docs/maths.md, 'Network
 // parameterisations' and 'Sign of imported networks').
+// The file stores names: /model attributes "type" (ddpm_unet | gaussian), "parameterisation"
+// (a diffusion network's noise | ws | edm, "velocity" for a flow network, "exact" for the
+// closed-form Gaussian prior) and "score_sign"; a name this build does not know fails the load
+// with the file's name.
 struct ModelInfo {
-  std::string type;              // ddpm_unet | unet | gaussian
-  std::string parameterisation;  // ws | noise | edm | velocity (flow), exact (gaussian)
-  int64_t score_sign = 1;        // +1, or -1 for networks trained on the negated target
+  ModelType type = ModelType::kDdpmUnet;
+  ProcessType process = ProcessType::kDiffusion;
+  Parameterisation parameterisation = Parameterisation::kNoise;  // of a diffusion network
+  int64_t score_sign = 1;  // +1, or -1 for networks trained on the negated target
+
+  // The stored "parameterisation" name.
+  std::string parameterisation_name() const;
 };
 
 struct TrainState {

@@ -59,6 +59,20 @@ torch::Tensor tweedie_x0(const DiffusionSchedule& schedule, const torch::Tensor&
   return per_sample(1.0 / alpha, x_t) * x_t + per_sample(score_scale, s_w) * s_w;
 }
 
+torch::Tensor whitened_score_from_x0(const DiffusionSchedule& schedule, const torch::Tensor& x_t,
+                                     const torch::Tensor& x0, const torch::Tensor& t) {
+  const auto alpha = schedule.alpha(t), sigma = schedule.sigma(t), beta = schedule.beta(t);
+  return per_sample(beta * alpha / sigma.square(), x0) * x0 -
+         per_sample(beta / sigma.square(), x_t) * x_t;
+}
+
+FlowState flow_state_at(const DiffusionSchedule& schedule, const torch::Tensor& y,
+                        const torch::Tensor& tau) {
+  const auto alpha = schedule.alpha(tau), sigma = schedule.sigma(tau);
+  const auto scale = alpha + sigma;
+  return {per_sample(1.0 / scale, y) * y, sigma / scale};
+}
+
 ForwardProcess::ForwardProcess(std::shared_ptr<const DiffusionSchedule> schedule,
                                ForwardProcessOptions options)
     : schedule_(std::move(schedule)), options_(options) {
@@ -160,7 +174,8 @@ torch::Tensor ForwardProcess::whitened_score(const torch::Tensor& output, const 
       break;
   }
   throw std::logic_error(
-      "whitened_score: a flow (velocity) network has no VP whitened score; use x0_estimate");
+      "whitened_score: a velocity output has no VP whitened score at the same (x_t, t); "
+      "ScoreModel evaluates a flow network at flow_state_at(...)");
 }
 
 torch::Tensor ForwardProcess::x0_estimate(const torch::Tensor& output, const torch::Tensor& x_t,

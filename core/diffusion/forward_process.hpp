@@ -67,6 +67,22 @@ torch::Tensor whitened_score_target(const DiffusionSchedule& schedule, const tor
 torch::Tensor tweedie_x0(const DiffusionSchedule& schedule, const torch::Tensor& x_t,
                          const torch::Tensor& s_w, const torch::Tensor& t);
 
+// Its inverse: the whitened score of a given x_0 estimate, s_W = (beta_t / sigma_t^2)
+// (alpha_t x0 - x_t).
+torch::Tensor whitened_score_from_x0(const DiffusionSchedule& schedule, const torch::Tensor& x_t,
+                                     const torch::Tensor& x0, const torch::Tensor& t);
+
+// The flow state x_t = (1 - t) x_0 + t n with the signal-to-noise ratio of the VP state
+// y = alpha_tau x_0 + sigma_tau n: t = sigma / (alpha + sigma) and x_t = y / (alpha + sigma).
+// A flow network evaluated there is a VP prior, so every sampler and likelihood step of the
+// sampler contract runs on it (docs/maths.md, "Flow process").
+struct FlowState {
+  torch::Tensor x_t;
+  torch::Tensor t;  // float64, tau's shape
+};
+FlowState flow_state_at(const DiffusionSchedule& schedule, const torch::Tensor& y,
+                        const torch::Tensor& tau);
+
 class ForwardProcess {
  public:
   explicit ForwardProcess(std::shared_ptr<const DiffusionSchedule> schedule,

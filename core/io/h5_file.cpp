@@ -244,11 +244,43 @@ void File::write_tensor(const std::string& dataset, const torch::Tensor& tensor,
   }
 }
 
-torch::Tensor File::read_tensor(const std::string& dataset, bool verify) const {
+Handle File::open_dataset(const std::string& dataset) const {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
   if (!exists(dataset)) fail("no dataset '" + dataset + "'");
   Handle set(H5Dopen2(handle_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
   if (!set.valid()) fail("'" + dataset + "' is not a dataset");
+  return set;
+}
+
+namespace {
+
+std::vector<hsize_t> dims_of(hid_t set) {
+  const Handle space(H5Dget_space(set), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dims;
+}
+
+}  // namespace
+
+File::DatasetInfo File::dataset_info(const std::string& dataset) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  const Handle set = open_dataset(dataset);
+  const Handle stored(H5Dget_type(set.get()), H5Tclose);
+  DatasetInfo info{{}, torch::kFloat32};
+  try {
+    info.dtype = torch_type_for(stored.get()).dtype;
+  } catch (const H5Error&) {
+    fail("dataset '" + dataset + "' has an unsupported datatype");
+  }
+  for (const hsize_t d : dims_of(set.get())) info.shape.push_back(static_cast<int64_t>(d));
+  return info;
+}
+
+torch::Tensor File::read_tensor(const std::string& dataset, bool verify) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  const Handle set = open_dataset(dataset);
   Handle stored(H5Dget_type(set.get()), H5Tclose);
   TypeMap type;
   try {
@@ -256,10 +288,7 @@ torch::Tensor File::read_tensor(const std::string& dataset, bool verify) const {
   } catch (const H5Error&) {
     fail("dataset '" + dataset + "' has an unsupported datatype");
   }
-  Handle space(H5Dget_space(set.get()), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
-  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  const auto dims = dims_of(set.get());
   std::vector<int64_t> sizes(dims.begin(), dims.end());
   torch::Tensor out = torch::empty(sizes, torch::TensorOptions().dtype(type.dtype));
   if (out.numel() > 0 &&
@@ -271,6 +300,33 @@ torch::Tensor File::read_tensor(const std::string& dataset, bool verify) const {
     if (attr_int(dataset, "crc32") != static_cast<int64_t>(crc32(out.data_ptr(), out.nbytes()))) {
       fail("dataset '" + dataset + "' does not match its checksum (the file is corrupt)");
     }
+  }
+  return out;
+}
+
+torch::Tensor File::read_rows(const std::string& dataset, int64_t first, int64_t count,
+                              torch::Dtype dtype) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  const Handle set = open_dataset(dataset);
+  std::vector<hsize_t> dims = dims_of(set.get());
+  if (dims.empty() || first < 0 || count < 0 || static_cast<hsize_t>(first + count) > dims[0]) {
+    fail("dataset '" + dataset + "': entries " + std::to_string(first) + " to " +
+         std::to_string(first + count) + " are out of range");
+  }
+  std::vector<hsize_t> start(dims.size(), 0);
+  start[0] = static_cast<hsize_t>(first);
+  dims[0] = static_cast<hsize_t>(count);
+  const Handle file_space(H5Dget_space(set.get()), H5Sclose);
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, dims.data(),
+                      nullptr);
+  const Handle memory_space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                            H5Sclose);
+  torch::Tensor out = torch::empty(std::vector<int64_t>(dims.begin(), dims.end()),
+                                   torch::TensorOptions().dtype(dtype));
+  if (out.numel() > 0 && H5Dread(set.get(), native_type_for(dtype).native, memory_space.get(),
+                                 file_space.get(), H5P_DEFAULT, out.data_ptr()) < 0) {
+    fail("cannot read entries " + std::to_string(first) + " to " + std::to_string(first + count) +
+         " of dataset '" + dataset + "' (file damaged?)");
   }
   return out;
 }

@@ -67,6 +67,17 @@ class File {
   torch::Tensor read_tensor(const std::string& dataset, bool verify = false) const;
   void write_bytes(const std::string& dataset, const std::vector<uint8_t>& bytes,
                    bool checksum = false);
+
+  // What a dataset holds without reading it: its shape and the dtype read_tensor returns.
+  struct DatasetInfo {
+    std::vector<int64_t> shape;
+    torch::Dtype dtype;
+  };
+  DatasetInfo dataset_info(const std::string& dataset) const;
+  // Entries [first, first + count) along the first dimension (a hyperslab read), as `dtype`
+  // (HDF5 converts the stored type). What a data loader reads per sample.
+  torch::Tensor read_rows(const std::string& dataset, int64_t first, int64_t count,
+                          torch::Dtype dtype) const;
   std::vector<uint8_t> read_bytes(const std::string& dataset, bool verify = false) const;
 
   // Attributes on an object ("/" for the file). Intermediate groups are created on write.
@@ -87,6 +98,7 @@ class File {
  private:
   File(Handle handle, std::string path) : handle_(std::move(handle)), path_(std::move(path)) {}
   Handle open_object(const std::string& object) const;
+  Handle open_dataset(const std::string& dataset) const;
   Handle ensure_group(const std::string& group);
   Handle object_for_attr(const std::string& object);
   Handle open_attr(const std::string& object, const std::string& name) const;

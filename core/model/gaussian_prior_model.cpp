@@ -83,8 +83,7 @@ GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Co
 Checkpoint gaussian_prior_checkpoint(const GaussianStatistics& statistics, const Config& config) {
   Checkpoint checkpoint;
   checkpoint.config_yaml = to_yaml(config);
-  checkpoint.model_info.type = "gaussian";
-  checkpoint.model_info.parameterisation = "exact";
+  checkpoint.model_info.type = ModelType::kGaussian;
   checkpoint.model_info.score_sign = 1;
   checkpoint.model = {
       {"count", torch::tensor(statistics.count, torch::kInt64)},

@@ -8,13 +8,10 @@ namespace wsd {
 
 std::unique_ptr<Prior> load_prior(const Checkpoint& checkpoint, const std::string& source,
                                   bool use_ema, torch::Device device) {
-  const std::string& type = checkpoint.model_info.type;
-  if (type == "ddpm_unet") {
-    return std::make_unique<ScoreModel>(load_score_model(checkpoint, source, use_ema, device));
+  if (checkpoint.model_info.type == ModelType::kGaussian) {
+    return load_gaussian_prior(checkpoint, source, device);
   }
-  if (type == "gaussian") return load_gaussian_prior(checkpoint, source, device);
-  throw InputError("'" + source + "': model type '" + type +
-                   "' cannot be loaded as a prior (expected ddpm_unet or gaussian)");
+  return std::make_unique<ScoreModel>(load_score_model(checkpoint, source, use_ema, device));
 }
 
 }  // namespace wsd

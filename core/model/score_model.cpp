@@ -16,11 +16,18 @@ torch::Tensor ScoreModel::output(const torch::Tensor& x_t, const torch::Tensor& 
   return network_->forward(input, t.to(x_t.device(), torch::kFloat32));
 }
 
+bool ScoreModel::is_flow() const { return process_.output_kind() == OutputKind::kVelocity; }
+
 torch::Tensor ScoreModel::whitened_score(const torch::Tensor& x_t, const torch::Tensor& t) {
+  if (is_flow()) return whitened_score_from_x0(schedule(), x_t, x0_estimate(x_t, t), t);
   return process_.whitened_score(output(x_t, t), x_t, t.to(x_t.device()));
 }
 
 torch::Tensor ScoreModel::x0_estimate(const torch::Tensor& x_t, const torch::Tensor& t) {
+  if (is_flow()) {
+    const auto flow = flow_state_at(schedule(), x_t, t.to(x_t.device()));
+    return process_.x0_estimate(output(flow.x_t, flow.t), flow.x_t, flow.t);
+  }
   return process_.x0_estimate(output(x_t, t), x_t, t.to(x_t.device()));
 }
 
@@ -62,26 +69,22 @@ ForwardProcess make_forward_process(const ModelConfig& config) {
 
 ModelInfo model_info_of(const ModelConfig& config) {
   ModelInfo info;
-  info.type = std::string(enum_name(config.type));
-  info.parameterisation = config.process == ProcessType::kFlow
-                              ? "velocity"
-                              : std::string(enum_name(config.parameterisation));
+  info.type = config.type;
+  info.process = config.process;
+  info.parameterisation = config.parameterisation;
   info.score_sign = config.score_sign;
   return info;
 }
 
 ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& source, bool use_ema,
                             torch::Device device) {
-  if (checkpoint.model_info.type == "gaussian") {
+  if (checkpoint.model_info.type == ModelType::kGaussian) {
     throw InputError("'" + source + "' holds a gaussian prior, not a network");
   }
   Config config = parse_config(checkpoint.config_yaml, source + " (embedded config)");
   const ModelInfo& info = checkpoint.model_info;
-  if (info.parameterisation == "velocity") {
-    config.model.process = ProcessType::kFlow;
-  } else if (auto p = parse_enum<Parameterisation>(info.parameterisation)) {
-    config.model.parameterisation = *p;
-  }
+  config.model.process = info.process;
+  config.model.parameterisation = info.parameterisation;
   if (info.score_sign == 1 || info.score_sign == -1)
     config.model.score_sign = static_cast<int>(info.score_sign);
   DdpmUNet network = make_network(config.model);

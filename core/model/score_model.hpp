@@ -22,8 +22,11 @@ class ScoreModel final : public Prior {
   DdpmUNet& network() { return network_; }
   const ForwardProcess& process() const { return process_; }
 
-  // The raw network output for x_t [N, C, H, W] at times t (float64 [N] or scalar).
+  // The raw network output for x_t [N, C, H, W] at times t (float64 [N] or scalar), both in the
+  // network's own process (a flow network's flow time).
   torch::Tensor output(const torch::Tensor& x_t, const torch::Tensor& t);
+  // The Prior methods take the VP state and time of the model's schedule for every process: a
+  // flow network is evaluated at the flow state of equal signal-to-noise ratio (flow_state_at).
   // s_W(x_t, t) = G G^T grad log p_t(x_t), whatever the parameterisation.
   torch::Tensor whitened_score(const torch::Tensor& x_t, const torch::Tensor& t) override;
   // E[x_0 | x_t].
@@ -32,6 +35,8 @@ class ScoreModel final : public Prior {
   std::string describe() const override;
 
  private:
+  bool is_flow() const;
+
   DdpmUNet network_;
   ForwardProcess process_;
 };

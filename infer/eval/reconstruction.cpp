@@ -156,7 +156,7 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
   const Checkpoint checkpoint = load_checkpoint(path);
   const Config prior_config = parse_config(checkpoint.config_yaml, path + " (embedded config)");
   const auto shape = set.image_shape();
-  if (checkpoint.model_info.type != "gaussian" &&
+  if (checkpoint.model_info.type != ModelType::kGaussian &&
       (prior_config.model.image_channels != shape[0] || prior_config.model.image_size != shape[1] ||
        prior_config.model.image_size != shape[2])) {
     throw InputError("prior '" + path + "' models " +

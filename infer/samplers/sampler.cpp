@@ -26,10 +26,7 @@ torch::Tensor tweedie_from_score(const DiffusionSchedule& schedule, const ScoreF
 ScoreFn clamped_tweedie_score(const DiffusionSchedule& schedule, ScoreFn score) {
   const auto* s = &schedule;
   return [s, score = std::move(score)](const torch::Tensor& x, const torch::Tensor& t) {
-    const auto x0 = tweedie_x0(*s, x, score(x, t), t).clamp(-1.0, 1.0);
-    const auto alpha = s->alpha(t), sigma = s->sigma(t), beta = s->beta(t);
-    return per_sample(beta * alpha / sigma.square(), x0) * x0 -
-           per_sample(beta / sigma.square(), x) * x;
+    return whitened_score_from_x0(*s, x, tweedie_x0(*s, x, score(x, t), t).clamp(-1.0, 1.0), t);
   };
 }
 

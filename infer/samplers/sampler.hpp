@@ -4,7 +4,8 @@
 //   sample_X(schedule, score, x, grid, context) -> x at the last grid time
 // taking
 //   - the prior as a score function returning the whitened score s_W(x, t) (a network in any
-//     parameterisation through a Prior, or the closed-form Gaussian prior),
+//     parameterisation or process through a Prior, flow matching included, or the closed-form
+//     Gaussian prior),
 //   - the schedule, the initial state x (at grid[0]) and a float64 time grid decreasing from 1
 //     to t_eps,
 //   - a context: the optional likelihood step of posterior sampling, the noise family and
@@ -32,8 +33,6 @@ class LikelihoodStep;
 class StructuredNoise;
 
 using ScoreFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
-// E[x_0 | x_t]: what the flow-matching sampler integrates with.
-using DenoiserFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
 using StepCallback = std::function<void(int64_t step, int64_t steps, const torch::Tensor& x)>;
 
 struct SamplerContext {
@@ -103,12 +102,6 @@ torch::Tensor sample_sde(const DiffusionSchedule& schedule, const ScoreFn& score
 SamplerFn sampler_for(SamplerMethod method);
 std::vector<double> time_grid_for(const DiffusionSchedule& schedule, const SamplerConfig& sampler,
                                   int64_t steps, double t_eps);
-
-// Euler steps of the flow-matching ODE for x_t = (1 - t) x_0 + t n, whose velocity
-// v = n - x_0 = (x_t - E[x_0 | x_t]) / t needs only the denoiser: x <- x - dt v, from grid[0] = 1
-// down to the last grid time (t_eps > 0).
-torch::Tensor sample_flow_euler(const DenoiserFn& denoise, torch::Tensor x,
-                                const std::vector<double>& grid, const StepCallback& callback = {});
 
 // Shared step helpers.
 

@@ -46,7 +46,7 @@ TEST(CliExport, ShipsEmaWeightsWithTheCardFactsAndNothingElse) {
   EXPECT_TRUE(shipped.state.rng_states.empty());
   EXPECT_EQ(shipped.state.step, 3);
   EXPECT_EQ(shipped.state.images_seen, 24);
-  EXPECT_EQ(shipped.model_info.parameterisation, "edm");
+  EXPECT_EQ(shipped.model_info.parameterisation, Parameterisation::kEdm);
   // The shipped model weights are the run's EMA weights, which differ from its raw weights.
   ASSERT_EQ(shipped.model.size(), trained.ema.size());
   bool any_differs_from_raw = false;

@@ -170,7 +170,8 @@ TEST(CliModel, SampleCountsOutOfRangeAreOneLineUsageErrors) {
   EXPECT_FALSE(fs::exists(temp("never_written") / "samples.h5"));
 }
 
-// A flow-matching prior trained and sampled through the executable: the velocity ODE runs.
+// A flow-matching prior trained and sampled through the executable, by a sampler of the common
+// contract (the flow network seen as a VP prior).
 TEST(CliModel, FlowMatchingPriorTrainsAndSamples) {
   const fs::path data = test::write_tiny_dataset(temp("flow_cli_data"));
   const auto run = temp("flow_cli_run");
@@ -179,10 +180,10 @@ TEST(CliModel, FlowMatchingPriorTrainsAndSamples) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto out = temp("flow_cli_samples");
   r = wsdiff({"sample", "--checkpoint", (run / "checkpoints" / "last.h5").string(), "--n", "3",
-              "--steps", "4", "--out", out.string()});
+              "--steps", "4", "--set", "sampler.method=exponential", "--out", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const h5::File f = h5::File::open_read((out / "samples.h5").string());
-  EXPECT_EQ(f.attr_string("/", "sampler"), "flow_euler");
+  EXPECT_EQ(f.attr_string("/", "sampler"), "exponential");
   const auto samples = f.read_tensor("/samples");
   EXPECT_EQ(samples.sizes(), (std::vector<int64_t>{3, 1, 8, 8}));
   EXPECT_TRUE(torch::isfinite(samples).all().item<bool>());

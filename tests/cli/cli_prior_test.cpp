@@ -85,8 +85,8 @@ TEST(CliPrior, TrainsAGaussianPriorAndSamplesFromIt) {
   ASSERT_TRUE(fs::exists(ckpt));
 
   const Checkpoint checkpoint = load_checkpoint(ckpt.string());
-  EXPECT_EQ(checkpoint.model_info.type, "gaussian");
-  EXPECT_EQ(checkpoint.model_info.parameterisation, "exact");
+  EXPECT_EQ(checkpoint.model_info.type, ModelType::kGaussian);
+  EXPECT_EQ(checkpoint.model_info.parameterisation_name(), "exact");
   EXPECT_EQ(parse_config(checkpoint.config_yaml, "embedded").model.type, ModelType::kGaussian);
   const h5::File file = h5::File::open_read(ckpt.string());
   EXPECT_EQ(file.read_tensor("/model/count").item<int64_t>(), kLimit);

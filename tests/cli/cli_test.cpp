@@ -102,7 +102,7 @@ TEST(Cli, BadOverrideIsAUsageError) {
 TEST(Cli, InfoSummarisesACheckpoint) {
   Checkpoint c;
   c.config_yaml = "train:\n  batch_size: 24\n";
-  c.model_info = {"ddpm_unet", "noise", 1};
+  c.model_info = {ModelType::kDdpmUnet, ProcessType::kDiffusion, Parameterisation::kNoise, 1};
   c.model = {{"a.weight", torch::zeros({10, 3})}, {"a.bias", torch::zeros({10})}};
   c.state.step = 321;
   const std::string path = (fs::path(::testing::TempDir()) / "info.h5").string();

@@ -29,7 +29,7 @@ Checkpoint sample_checkpoint(int64_t step, int64_t big_elements = 16) {
   torch::manual_seed(static_cast<uint64_t>(step));
   Checkpoint c;
   c.config_yaml = "train:\n  steps: 10\n";
-  c.model_info = {"ddpm_unet", "noise", -1};
+  c.model_info = {ModelType::kDdpmUnet, ProcessType::kDiffusion, Parameterisation::kNoise, -1};
   c.model = {{"image_proj.weight", torch::randn({4, 1, 3, 3})},
              {"final.bias", torch::randn({big_elements})}};
   c.ema = {{"image_proj.weight", torch::randn({4, 1, 3, 3})},
@@ -42,6 +42,29 @@ Checkpoint sample_checkpoint(int64_t step, int64_t big_elements = 16) {
   c.state.images_seen = step * 64;
   c.state.rng_states = {{1, 2, 3}, {4, 5, 6, 7}};
   return c;
+}
+
+// The version 1 layout, as version 1 wrote it: the same groups, no "crc32" attributes, the
+// model info by the names given.
+void write_version1(const std::string& path, const Checkpoint& c, const std::string& type,
+                    const std::string& parameterisation) {
+  h5::File file = h5::File::create(path);
+  file.set_attr("/", "format", std::string(kCheckpointFormat));
+  file.set_attr("/", "format_version", int64_t{1});
+  file.set_attr("/", "wsdiff_version", std::string("0.1.0"));
+  file.set_attr("/", "created", std::string("2026-01-01T00:00:00Z"));
+  file.set_attr("/", "config", c.config_yaml);
+  for (const auto& [name, tensor] : c.model) file.write_tensor("/model/" + name, tensor);
+  file.set_attr("/model", "count", static_cast<int64_t>(c.model.size()));
+  file.set_attr("/model", "type", type);
+  file.set_attr("/model", "parameterisation", parameterisation);
+  file.set_attr("/model", "score_sign", c.model_info.score_sign);
+  file.set_attr("/train_state", "step", c.state.step);
+  file.set_attr("/train_state", "epoch", c.state.epoch);
+  file.set_attr("/train_state", "data_position", c.state.data_position);
+  file.set_attr("/train_state", "images_seen", c.state.images_seen);
+  file.set_attr("/train_state", "ranks", int64_t{0});
+  file.set_attr("/", "complete", int64_t{1});
 }
 
 void expect_same(const StateDict& a, const StateDict& b) {
@@ -60,8 +83,8 @@ TEST(Checkpoint, RoundTripsEverySection) {
   save_checkpoint(saved, path);
   const Checkpoint loaded = load_checkpoint(path);
   EXPECT_EQ(loaded.config_yaml, saved.config_yaml);
-  EXPECT_EQ(loaded.model_info.type, "ddpm_unet");
-  EXPECT_EQ(loaded.model_info.parameterisation, "noise");
+  EXPECT_EQ(loaded.model_info.type, ModelType::kDdpmUnet);
+  EXPECT_EQ(loaded.model_info.parameterisation, Parameterisation::kNoise);
   EXPECT_EQ(loaded.model_info.score_sign, -1);
   expect_same(saved.model, loaded.model);
   expect_same(saved.ema, loaded.ema);
@@ -153,26 +176,7 @@ TEST(Checkpoint, BitFlipInAnyTensorFailsItsChecksum) {
 TEST(Checkpoint, VersionOneFilesLoadAndUpgrade) {
   const std::string old_path = temp_path("v1.h5");
   const Checkpoint c = sample_checkpoint(9);
-  {
-    // The version 1 layout, as version 1 wrote it: the same groups, no "crc32" attributes.
-    h5::File file = h5::File::create(old_path);
-    file.set_attr("/", "format", std::string(kCheckpointFormat));
-    file.set_attr("/", "format_version", int64_t{1});
-    file.set_attr("/", "wsdiff_version", std::string("0.1.0"));
-    file.set_attr("/", "created", std::string("2026-01-01T00:00:00Z"));
-    file.set_attr("/", "config", c.config_yaml);
-    for (const auto& [name, tensor] : c.model) file.write_tensor("/model/" + name, tensor);
-    file.set_attr("/model", "count", static_cast<int64_t>(c.model.size()));
-    file.set_attr("/model", "type", c.model_info.type);
-    file.set_attr("/model", "parameterisation", c.model_info.parameterisation);
-    file.set_attr("/model", "score_sign", c.model_info.score_sign);
-    file.set_attr("/train_state", "step", c.state.step);
-    file.set_attr("/train_state", "epoch", c.state.epoch);
-    file.set_attr("/train_state", "data_position", c.state.data_position);
-    file.set_attr("/train_state", "images_seen", c.state.images_seen);
-    file.set_attr("/train_state", "ranks", int64_t{0});
-    file.set_attr("/", "complete", int64_t{1});
-  }
+  write_version1(old_path, c, "ddpm_unet", "noise");
   const Checkpoint old = load_checkpoint(old_path);
   expect_same(c.model, old.model);
   EXPECT_FALSE(inspect_checkpoint(old_path).checksums_verified);
@@ -189,6 +193,42 @@ TEST(Checkpoint, VersionOneFilesLoadAndUpgrade) {
   EXPECT_EQ(upgraded.model_info.score_sign, c.model_info.score_sign);
   const h5::File file = h5::File::open_read(new_path);
   EXPECT_TRUE(file.has_attr("/model/final.bias", "crc32"));
+}
+
+// The model info is stored by name, so shipped files keep reading the same: each kind of model
+// round-trips through the names h5py sees, and a name this build does not know fails the load
+// with the file's name and the name.
+TEST(Checkpoint, ModelInfoIsStoredByNameAndUnknownNamesFailTheLoad) {
+  const std::string path = temp_path("model_info.h5");
+  const std::vector<std::pair<ModelInfo, std::string>> kinds = {
+      {{ModelType::kDdpmUnet, ProcessType::kDiffusion, Parameterisation::kEdm, 1}, "edm"},
+      {{ModelType::kDdpmUnet, ProcessType::kDiffusion, Parameterisation::kWs, -1}, "ws"},
+      {{ModelType::kDdpmUnet, ProcessType::kFlow, Parameterisation::kNoise, 1}, "velocity"},
+      {{ModelType::kGaussian, ProcessType::kDiffusion, Parameterisation::kNoise, 1}, "exact"}};
+  for (const auto& [info, name] : kinds) {
+    Checkpoint c = sample_checkpoint(3);
+    c.model_info = info;
+    save_checkpoint(c, path);
+    EXPECT_EQ(h5::File::open_read(path).attr_string("/model", "parameterisation"), name);
+    const ModelInfo back = load_checkpoint(path).model_info;
+    EXPECT_EQ(back.type, info.type) << name;
+    EXPECT_EQ(back.process, info.process) << name;
+    EXPECT_EQ(back.parameterisation_name(), name);
+    EXPECT_EQ(back.score_sign, info.score_sign) << name;
+  }
+  for (const auto& [attribute, value] : std::vector<std::pair<std::string, std::string>>{
+           {"type", "unet"}, {"parameterisation", "x0"}}) {
+    write_version1(path, sample_checkpoint(3), attribute == "type" ? value : "ddpm_unet",
+                   attribute == "type" ? "noise" : value);
+    try {
+      load_checkpoint(path);
+      ADD_FAILURE() << attribute << " '" << value << "' loaded";
+    } catch (const InputError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(path), std::string::npos) << message;
+      EXPECT_NE(message.find("'" + value + "'"), std::string::npos) << message;
+    }
+  }
 }
 
 // A writer killed with SIGKILL in the middle of a save must leave the previous checkpoint

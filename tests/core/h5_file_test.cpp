@@ -45,6 +45,29 @@ TEST(H5File, TensorsOfEveryStoredDtypeRoundTrip) {
   EXPECT_FALSE(file.is_group("/f64"));
 }
 
+// What a data loader reads: the shape and dtype without the data, and single entries along the
+// first axis converted to the dtype asked for; a range past the end names the file.
+TEST(H5File, DatasetInfoAndRowReads) {
+  const std::string path = temp_path("rows.h5");
+  const auto images = torch::randint(0, 255, {5, 3, 4, 2}, torch::kUInt8);
+  { File::create(path).write_tensor("/images", images); }
+  const File file = File::open_read(path);
+  const File::DatasetInfo info = file.dataset_info("/images");
+  EXPECT_EQ(info.shape, (std::vector<int64_t>{5, 3, 4, 2}));
+  EXPECT_EQ(info.dtype, torch::kUInt8);
+  EXPECT_TRUE(torch::equal(file.read_rows("/images", 2, 2, torch::kUInt8), images.slice(0, 2, 4)));
+  const auto as_float = file.read_rows("/images", 4, 1, torch::kFloat32);
+  EXPECT_EQ(as_float.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(as_float, images.slice(0, 4, 5).to(torch::kFloat32)));
+  try {
+    file.read_rows("/images", 4, 2, torch::kUInt8);
+    FAIL() << "expected an error";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+  }
+}
+
 TEST(H5File, AttributesRoundTrip) {
   const std::string path = temp_path("attrs.h5");
   {

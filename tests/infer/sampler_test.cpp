@@ -173,21 +173,57 @@ TEST(Samplers, UnconditionalSamplesHaveThePriorsPowerSpectrum) {
   }
 }
 
-// Flow matching with x_0 ~ N(mu, s^2) per pixel and white noise: the ODE maps n to mu + s n.
-TEST(SampleFlowEuler, GaussianDataFollowsTheExactMap) {
+// Flow matching with x_0 ~ N(mu, s^2) per pixel and white noise. Its exact denoiser, evaluated
+// at the flow state of equal SNR (flow_state_at), is the VP prior's exact denoiser; the
+// exponential sampler on that view is the flow ODE's Euler step, and maps n to mu + s n.
+TEST(FlowPrior, GaussianDataThroughTheVpViewFollowsTheExactMap) {
   const double mu = 0.4, s = 0.3;
+  const VpSchedule schedule(0.1, 20.0);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
   const auto n = torch::randn({4, 1, 8, 8}, gen, torch::kFloat64);
-  const DenoiserFn denoise = [&](const torch::Tensor& x, const torch::Tensor& t) {
+  const auto flow_denoiser = [&](const torch::Tensor& x, const torch::Tensor& t) {
     const auto tt = t.view({-1, 1, 1, 1});
     const auto var = (1 - tt).square() * s * s + tt.square();
     return mu + (1 - tt) * s * s / var * (x - (1 - tt) * mu);
   };
+  const auto x0_of = [&](const torch::Tensor& y, const torch::Tensor& tau) {
+    const auto flow = flow_state_at(schedule, y, tau);
+    return flow_denoiser(flow.x_t, flow.t);
+  };
+  // The flow state is exactly (1 - t) x_0 + t n for y = alpha x_0 + sigma n.
+  const auto x0 = mu + s * torch::randn({4, 1, 8, 8}, gen, torch::kFloat64);
+  for (const double tau : {1e-3, 0.3, 0.9}) {
+    const auto t_vec = torch::full({4}, tau, torch::kFloat64);
+    const auto y = schedule.alpha(tau) * x0 + schedule.sigma(tau) * n;
+    const auto flow = flow_state_at(schedule, y, t_vec);
+    const auto t = flow.t.view({-1, 1, 1, 1});
+    EXPECT_LT((flow.x_t - ((1 - t) * x0 + t * n)).abs().max().item<double>(), 1e-12) << tau;
+    // The VP prior's exact denoiser: mu + alpha s^2 (y - alpha mu) / (alpha^2 s^2 + sigma^2).
+    const double a = schedule.alpha(tau), sg = schedule.sigma(tau);
+    const auto vp_x0 = mu + a * s * s / (a * a * s * s + sg * sg) * (y - a * mu);
+    EXPECT_LT((x0_of(y, t_vec) - vp_x0).abs().max().item<double>(), 1e-12) << tau;
+  }
+  const ScoreFn score = [&](const torch::Tensor& y, const torch::Tensor& tau) {
+    return whitened_score_from_x0(schedule, y, x0_of(y, tau), tau);
+  };
+  // The start state n drawn from the exact marginal at t = 1, whose ODE image is mu + s n. The
+  // first-order step converges to it: doubling the steps halves the error.
   const double t_eps = 1e-3;
-  const auto grid = uniform_time_grid(1000, t_eps);
-  auto x = sample_flow_euler(denoise, n, grid);
-  x = denoise(x, time_like(x, t_eps));
-  EXPECT_LT((x - (mu + s * n)).abs().max().item<double>(), 5e-3);
+  const double a1 = schedule.alpha(1.0), s1 = schedule.sigma(1.0);
+  const auto start = a1 * mu + std::sqrt(a1 * a1 * s * s + s1 * s1) * n;
+  std::vector<double> errors;
+  for (const int64_t steps : {250, 500, 1000}) {
+    const auto grid = uniform_time_grid(steps, t_eps);
+    const auto x = tweedie_from_score(schedule, score,
+                                      sample_exponential(schedule, score, start, grid), t_eps);
+    errors.push_back((x - (mu + s * n)).abs().max().item<double>());
+    std::cout << steps << " exponential steps on the flow prior: max error " << errors.back()
+              << "\n";
+  }
+  for (size_t i = 1; i < errors.size(); ++i) {
+    EXPECT_NEAR(errors[i - 1] / errors[i], 2.0, 0.3) << i;
+  }
+  EXPECT_LT(errors.back(), 1e-2);
 }
 
 TEST(TimeGrid, UniformFromOneToEps) {

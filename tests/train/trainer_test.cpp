@@ -136,7 +136,7 @@ TEST(Trainer, RunDirectoryHoldsMetricsAndCheckpoints) {
   const auto summary = inspect_checkpoint(outcome.last_checkpoint);
   EXPECT_EQ(summary.state.step, 4);
   EXPECT_EQ(summary.state.images_seen, 32);
-  EXPECT_EQ(summary.model_info.parameterisation, "noise");
+  EXPECT_EQ(summary.model_info.parameterisation_name(), "noise");
 }
 
 // train.images sets the run length in whole global batches: ceil(20 / 8) = 3 steps.
@@ -257,7 +257,8 @@ TEST(Trainer, FlowMatchingTrainsAndRecordsVelocity) {
   const fs::path out = fresh_dir("flow_run");
   const auto outcome = run_training(tiny_config(data, 3, {}, "flow"), out);
   EXPECT_TRUE(std::isfinite(outcome.last_loss));
-  EXPECT_EQ(inspect_checkpoint(outcome.last_checkpoint).model_info.parameterisation, "velocity");
+  EXPECT_EQ(inspect_checkpoint(outcome.last_checkpoint).model_info.parameterisation_name(),
+            "velocity");
 }
 
 }  // namespace
