@@ -86,12 +86,14 @@ StateDict read_pytorch_state_dict(const std::string& path) {
 // N test-split images of the config's data (a fixed random subset: the loader's seeded order).
 torch::Tensor sign_check_images(const Config& config, int64_t n) {
   const auto dataset = open_dataset(config.data, DataSplit::kTest);
-  LoaderOptions o;
-  o.batch_size = std::min<int64_t>(n, dataset->size());
-  o.seed = 0;
-  o.image_size = config.model.image_size;
-  o.channels = config.model.image_channels;
-  return BatchLoader(dataset, o).next();
+  DataConfig data;  // default transforms at the model's image shape, read on this thread
+  data.image_size = config.model.image_size;
+  data.channels = config.model.image_channels;
+  data.workers = 0;
+  LoaderRuntime runtime;
+  runtime.batch_size = std::min<int64_t>(n, dataset->size());
+  runtime.seed = 0;
+  return BatchLoader(dataset, data, runtime).next();
 }
 
 // docs/maths.md, 'Sign of imported networks': the sign of an imported network is uncertain;
@@ -135,14 +137,7 @@ int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
   if (has_extension(o.from, {".h5", ".hdf5"})) {
     // The HDF5 layout carries the constructor arguments; they win over the config.
     H5Weights weights = read_h5_weights(o.from);
-    const auto& opt = weights.options;
-    config.model.type = ModelType::kDdpmUnet;
-    config.model.image_channels = static_cast<int>(opt.image_channels());
-    config.model.n_channels = static_cast<int>(opt.n_channels());
-    config.model.ch_mults.assign(opt.ch_mults().begin(), opt.ch_mults().end());
-    config.model.is_attn = opt.is_attn();
-    config.model.n_blocks = static_cast<int>(opt.n_blocks());
-    config.model.dropout = opt.dropout();
+    set_network_options(config.model, weights.options);
     config.data.channels = config.model.image_channels;
     state = std::move(weights.state_dict);
   } else if (has_extension(o.from, {".pth", ".pt", ".ckpt"})) {

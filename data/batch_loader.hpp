@@ -15,27 +15,19 @@ namespace wsd {
 class BatchSource;
 class PrefetchQueue;
 
-struct LoaderOptions {
+// A loader is configured by the data section (transforms, workers, prefetch, pin_memory,
+// on_bad_sample) and by what only the running process knows, here.
+struct LoaderRuntime {
   int64_t batch_size = 64;  // per rank
   uint64_t seed = 0;
   int rank = 0;
   int world_size = 1;
-  int64_t image_size = 32;
-  int64_t channels = 1;
-  DataFit fit = DataFit::kCenter;
-  bool random_flip = false;
-  BadSamplePolicy on_bad_sample = BadSamplePolicy::kError;
-  int workers = 0;          // 0 = batches are made inside next()
-  int prefetch = 2;         // batches made ahead of next() (with workers > 0)
-  bool pin_memory = false;  // page-locked batches, for non-blocking copies to CUDA
-  int pin_device = -1;      // the CUDA device whose context pins (>= 0 with pin_memory)
+  // The CUDA device whose context pins batches (data.pin_memory); -1 = no pinning (CPU runs).
+  int pin_device = -1;
 
-  // The data section's transforms, workers and bad-sample policy; batch, seed and sharding keep
-  // their defaults.
-  static LoaderOptions from_config(const DataConfig& data);
-  // A training run's loader: from_config plus train.batch_size, train.seed, this process's rank
-  // and pinned batches when `device` is CUDA and data.pin_memory is on.
-  static LoaderOptions for_training(const Config& config, int rank, int world_size,
+  // A training run's: train.batch_size, train.seed, this process's shard, and `device`'s index
+  // when it is CUDA.
+  static LoaderRuntime for_training(const Config& config, int rank, int world_size,
                                     torch::Device device);
 };
 
@@ -51,7 +43,7 @@ struct LoaderOptions {
 // that reaches its batch; the destructor stops and joins the workers.
 class BatchLoader {
  public:
-  BatchLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions options);
+  BatchLoader(std::shared_ptr<const Dataset> dataset, DataConfig data, LoaderRuntime runtime);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -64,7 +56,8 @@ class BatchLoader {
   // Dataset indices of batch `position` of `epoch` for this rank.
   std::vector<int64_t> batch_indices(int64_t epoch, int64_t position) const;
 
-  const LoaderOptions& options() const { return options_; }
+  const DataConfig& data() const { return data_; }
+  const LoaderRuntime& runtime() const { return runtime_; }
   // Distinct bad samples replaced so far (on_bad_sample: skip).
   int64_t skipped_samples() const;
   std::string describe() const;
@@ -72,7 +65,8 @@ class BatchLoader {
  private:
   std::shared_ptr<const BatchSource> source_;  // shared with the worker threads
   std::unique_ptr<PrefetchQueue> prefetch_;    // the worker threads, when options.workers > 0
-  LoaderOptions options_;
+  DataConfig data_;
+  LoaderRuntime runtime_;
   int64_t batches_per_epoch_ = 0;
   int64_t epoch_ = 0;
   int64_t position_ = 0;

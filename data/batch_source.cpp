@@ -23,19 +23,22 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) 
 
 }  // namespace
 
-BatchSource::BatchSource(std::shared_ptr<const Dataset> dataset, const LoaderOptions& options,
-                         int64_t batches_per_epoch)
-    : dataset_(std::move(dataset)), options_(options), batches_per_epoch_(batches_per_epoch) {}
+BatchSource::BatchSource(std::shared_ptr<const Dataset> dataset, const DataConfig& data,
+                         const LoaderRuntime& runtime, int64_t batches_per_epoch)
+    : dataset_(std::move(dataset)),
+      data_(data),
+      runtime_(runtime),
+      batches_per_epoch_(batches_per_epoch) {}
 
 std::shared_ptr<const std::vector<int64_t>> BatchSource::shard(int64_t epoch) const {
   const std::lock_guard<std::mutex> lock(mutex_);
   const auto found = shards_.find(epoch);
   if (found != shards_.end()) return found->second;
-  const auto perm = epoch_permutation(dataset_->size(), options_.seed, epoch);
-  const int64_t used = batches_per_epoch_ * options_.batch_size * options_.world_size;
+  const auto perm = epoch_permutation(dataset_->size(), runtime_.seed, epoch);
+  const int64_t used = batches_per_epoch_ * runtime_.batch_size * runtime_.world_size;
   auto order = std::make_shared<std::vector<int64_t>>();
-  order->reserve(static_cast<size_t>(used / options_.world_size));
-  for (int64_t i = options_.rank; i < used; i += options_.world_size) {
+  order->reserve(static_cast<size_t>(used / runtime_.world_size));
+  for (int64_t i = runtime_.rank; i < used; i += runtime_.world_size) {
     order->push_back(perm[static_cast<size_t>(i)]);
   }
   // Workers run at most a few batches ahead: two epochs cover an epoch boundary.
@@ -48,8 +51,8 @@ std::vector<int64_t> BatchSource::batch_indices(int64_t epoch, int64_t position)
   TORCH_CHECK(position >= 0 && position < batches_per_epoch_, "batch ", position,
               " out of range [0, ", batches_per_epoch_, ")");
   const auto order = shard(epoch);
-  const auto begin = order->begin() + position * options_.batch_size;
-  return std::vector<int64_t>(begin, begin + options_.batch_size);
+  const auto begin = order->begin() + position * runtime_.batch_size;
+  return std::vector<int64_t>(begin, begin + runtime_.batch_size);
 }
 
 void BatchSource::record_skip(const std::string& message) const {
@@ -67,12 +70,12 @@ int64_t BatchSource::skipped() const {
 
 torch::Tensor BatchSource::make_sample(int64_t epoch, int64_t index) const {
   TransformOptions transform;
-  transform.size = options_.image_size;
-  transform.channels = options_.channels;
-  transform.fit = options_.fit;
-  transform.random_flip = options_.random_flip;
+  transform.size = data_.image_size;
+  transform.channels = data_.channels;
+  transform.fit = data_.fit;
+  transform.random_flip = data_.random_flip;
   // Augmentation follows the slot's index, also when a replacement fills it.
-  const uint64_t key = sample_key(options_.seed, epoch, index);
+  const uint64_t key = sample_key(runtime_.seed, epoch, index);
   const int64_t n = dataset_->size();
   const int64_t attempts = std::min(n, kMaxReplacements);
   for (int64_t a = 0; a < attempts; ++a) {
@@ -85,7 +88,7 @@ torch::Tensor BatchSource::make_sample(int64_t epoch, int64_t index) const {
         throw BadSampleError(dataset_->sample_name(candidate) + " " + e.what());
       }
     } catch (const BadSampleError& e) {
-      if (options_.on_bad_sample == BadSamplePolicy::kError) throw;
+      if (data_.on_bad_sample == BadSamplePolicy::kError) throw;
       record_skip(e.what());
     }
   }
@@ -95,10 +98,11 @@ torch::Tensor BatchSource::make_sample(int64_t epoch, int64_t index) const {
 
 torch::Tensor BatchSource::make_batch(int64_t epoch, int64_t position) const {
   const auto indices = batch_indices(epoch, position);
-  const int64_t s = options_.image_size;
-  auto batch = torch::empty(
-      {options_.batch_size, options_.channels, s, s},
-      torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(options_.pin_memory));
+  const int64_t s = data_.image_size;
+  auto batch = torch::empty({runtime_.batch_size, data_.channels, s, s},
+                            torch::TensorOptions()
+                                .dtype(torch::kFloat32)
+                                .pinned_memory(data_.pin_memory && runtime_.pin_device >= 0));
   for (size_t b = 0; b < indices.size(); ++b) {
     batch[static_cast<int64_t>(b)].copy_(make_sample(epoch, indices[b]));
   }

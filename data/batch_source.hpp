@@ -20,8 +20,8 @@ namespace wsd {
 // and stacked. Safe to call from several threads.
 class BatchSource {
  public:
-  BatchSource(std::shared_ptr<const Dataset> dataset, const LoaderOptions& options,
-              int64_t batches_per_epoch);
+  BatchSource(std::shared_ptr<const Dataset> dataset, const DataConfig& data,
+              const LoaderRuntime& runtime, int64_t batches_per_epoch);
 
   std::vector<int64_t> batch_indices(int64_t epoch, int64_t position) const;
   torch::Tensor make_batch(int64_t epoch, int64_t position) const;
@@ -36,7 +36,8 @@ class BatchSource {
   void record_skip(const std::string& message) const;
 
   std::shared_ptr<const Dataset> dataset_;
-  LoaderOptions options_;
+  DataConfig data_;
+  LoaderRuntime runtime_;
   int64_t batches_per_epoch_;
   mutable std::mutex mutex_;
   mutable std::map<int64_t, std::shared_ptr<const std::vector<int64_t>>> shards_;  // recent epochs

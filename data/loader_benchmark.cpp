@@ -14,9 +14,10 @@ LoaderBenchResult bench_loader(const LoaderBenchRequest& request) {
   if (request.batch < 1 || request.batches < 1 || request.warmup < 0) {
     throw InputError("loader benchmark: batch and timed batches must be at least 1");
   }
-  LoaderOptions options = LoaderOptions::for_training(request.config, 0, 1, request.device);
-  options.batch_size = request.batch;
-  BatchLoader loader(open_dataset(request.config.data, request.config.data.split), options);
+  LoaderRuntime runtime = LoaderRuntime::for_training(request.config, 0, 1, request.device);
+  runtime.batch_size = request.batch;
+  BatchLoader loader(open_dataset(request.config.data, request.config.data.split),
+                     request.config.data, runtime);
   double checksum = 0;  // keeps the batches observably used
   for (int64_t i = 0; i < request.warmup; ++i) checksum += loader.next()[0][0][0][0].item<float>();
   const auto start = std::chrono::steady_clock::now();

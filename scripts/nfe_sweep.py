@@ -7,7 +7,8 @@ For each task, measurements of its first N test images are simulated once (`wsdi
 then solved with each prior of models/ at each number of steps (`wsdiff solve`, the task's own
 sampler settings: exponential + proximal, data weight 1) and the mean PSNR/SSIM read from the
 solver's output. Writes nfe_sweep.json and nfe_sweep.png (one panel per task) into --out.
-Network evaluations per image = steps + 1 (the final Tweedie step). A driver from outside the
+Network evaluations per image = steps + 1 (the final Tweedie step). With --tasks, the tasks of an
+existing nfe_sweep.json with the same images and steps stay in it. A driver from outside the
 product (needs h5py and matplotlib in the project's .venv: `.venv/bin/pip install matplotlib`).
 """
 import argparse
@@ -40,8 +41,16 @@ def main():
     steps = [int(s) for s in args.steps.split(",")]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(args.out)
     results = {"images": args.images, "sampler": "exponential + proximal, lambda 1",
                "evaluations_per_image": [s + 1 for s in steps], "tasks": {}}
+    # Tasks swept earlier with the same settings stay in the file: --tasks adds or redoes some.
+    previous = out_dir / "nfe_sweep.json"
+    if previous.exists():
+        old = json.loads(previous.read_text())
+        if (old.get("images"), old.get("evaluations_per_image")) == (
+                args.images, results["evaluations_per_image"]):
+            results["tasks"] = old["tasks"]
     for task in args.tasks.split(","):
         meas = work / f"{task}.h5"
         if not meas.exists():
@@ -64,13 +73,12 @@ def main():
                                  "seconds_per_image": float(f.attrs["seconds"]) / args.images})
                 print(f"{task} {name} {n} steps: PSNR {rows[-1]['psnr']:.2f} dB", flush=True)
             results["tasks"][task][name] = rows
-    out_dir = Path(args.out)
     (out_dir / "nfe_sweep.json").write_text(json.dumps(results, indent=1))
 
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    tasks = list(results["tasks"])
+    tasks = [t for t in TASKS if t in results["tasks"]]
     fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         for name, rows in results["tasks"][task].items():

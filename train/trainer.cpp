@@ -107,8 +107,8 @@ class TrainingRun {
     skips_ = std::make_unique<SkipMonitor>(interval, device_);
 
     loader_ = std::make_unique<BatchLoader>(
-        open_dataset(config_.data, config_.data.split),
-        LoaderOptions::for_training(config_, env_.rank, env_.world_size, device_));
+        open_dataset(config_.data, config_.data.split), config_.data,
+        LoaderRuntime::for_training(config_, env_.rank, env_.world_size, device_));
     if (env_.rank == 0) {
       lock_ = std::make_unique<RunDirectoryLock>(out_dir_);
       // Under the lock no writer of this run is alive: what a killed writer left goes.
@@ -278,12 +278,13 @@ class TrainingRun {
   void validate() {
     if (!validation_) {
       auto dataset = open_dataset(config_.data, DataSplit::kTest);
-      LoaderOptions o = LoaderOptions::from_config(config_.data);
-      o.batch_size = std::min<int64_t>(256, dataset->size());
-      o.seed = 12345;
-      o.random_flip = false;
-      o.workers = 0;
-      BatchLoader loader(dataset, o);
+      DataConfig data = config_.data;
+      data.random_flip = false;
+      data.workers = 0;
+      LoaderRuntime runtime;
+      runtime.batch_size = std::min<int64_t>(256, dataset->size());
+      runtime.seed = 12345;
+      BatchLoader loader(dataset, data, runtime);
       validation_.emplace();
       validation_->x0 = loader.next();
       auto gen = at::make_generator<at::CPUGeneratorImpl>(777);

@@ -41,11 +41,7 @@ std::string ScoreModel::describe() const {
          (process_.options().score_sign() < 0 ? "-1" : "+1") + ")";
 }
 
-DdpmUNet make_network(const ModelConfig& config) {
-  if (config.type != ModelType::kDdpmUnet) {
-    throw InputError("model.type '" + std::string(enum_name(config.type)) +
-                     "' cannot be trained as a network; use ddpm_unet");
-  }
+DdpmUNetOptions network_options(const ModelConfig& config) {
   DdpmUNetOptions options;
   options.image_channels(config.image_channels)
       .n_channels(config.n_channels)
@@ -53,6 +49,25 @@ DdpmUNet make_network(const ModelConfig& config) {
       .is_attn(config.is_attn)
       .n_blocks(config.n_blocks)
       .dropout(config.dropout);
+  return options;
+}
+
+void set_network_options(ModelConfig& config, const DdpmUNetOptions& options) {
+  config.type = ModelType::kDdpmUnet;
+  config.image_channels = static_cast<int>(options.image_channels());
+  config.n_channels = static_cast<int>(options.n_channels());
+  config.ch_mults.assign(options.ch_mults().begin(), options.ch_mults().end());
+  config.is_attn = options.is_attn();
+  config.n_blocks = static_cast<int>(options.n_blocks());
+  config.dropout = options.dropout();
+}
+
+DdpmUNet make_network(const ModelConfig& config) {
+  if (config.type != ModelType::kDdpmUnet) {
+    throw InputError("model.type '" + std::string(enum_name(config.type)) +
+                     "' cannot be trained as a network; use ddpm_unet");
+  }
+  const DdpmUNetOptions options = network_options(config);
   options.validate();
   return DdpmUNet(options);
 }

@@ -41,6 +41,11 @@ class ScoreModel final : public Prior {
   ForwardProcess process_;
 };
 
+// The one mapping between a model config and the network's constructor arguments, both ways
+// (an imported weight file carries the arguments, and they win over its config).
+DdpmUNetOptions network_options(const ModelConfig& config);
+void set_network_options(ModelConfig& config, const DdpmUNetOptions& options);
+
 // The network a model config describes (ddpm_unet), freshly initialised.
 DdpmUNet make_network(const ModelConfig& config);
 

@@ -123,13 +123,16 @@ TEST(PriorModel, GaussianCheckpointRoundTrip) {
 TEST(PriorModel, LoaderDispatchesNetworksToScoreModel) {
   H5Weights weights = read_h5_weights(test::reference_fixture());
   Config config = default_config();
-  const auto& o = weights.options;
-  config.model.image_channels = config.data.channels = static_cast<int>(o.image_channels());
-  config.model.n_channels = static_cast<int>(o.n_channels());
-  config.model.ch_mults.assign(o.ch_mults().begin(), o.ch_mults().end());
-  config.model.is_attn = o.is_attn();
-  config.model.n_blocks = static_cast<int>(o.n_blocks());
-  config.model.dropout = o.dropout();
+  set_network_options(config.model, weights.options);
+  config.data.channels = config.model.image_channels;
+  // The mapping is the same both ways.
+  const DdpmUNetOptions back = network_options(config.model);
+  EXPECT_EQ(back.image_channels(), weights.options.image_channels());
+  EXPECT_EQ(back.n_channels(), weights.options.n_channels());
+  EXPECT_EQ(back.ch_mults(), weights.options.ch_mults());
+  EXPECT_EQ(back.is_attn(), weights.options.is_attn());
+  EXPECT_EQ(back.n_blocks(), weights.options.n_blocks());
+  EXPECT_EQ(back.dropout(), weights.options.dropout());
   config.model.parameterisation = Parameterisation::kNoise;
   Checkpoint checkpoint;
   checkpoint.config_yaml = to_yaml(config);

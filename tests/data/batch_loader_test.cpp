@@ -25,14 +25,24 @@ std::shared_ptr<const Dataset> idx_dataset(const std::string& name, int64_t n) {
   return std::make_shared<IdxDataset>(dir.string(), "train");
 }
 
-LoaderOptions options(int64_t batch, int rank = 0, int world = 1) {
-  LoaderOptions o;
-  o.batch_size = batch;
-  o.seed = 11;
-  o.rank = rank;
-  o.world_size = world;
-  o.image_size = 10;
+struct LoaderSetup {
+  DataConfig data;
+  LoaderRuntime runtime;
+};
+
+LoaderSetup options(int64_t batch, int rank = 0, int world = 1) {
+  LoaderSetup o;
+  o.runtime.batch_size = batch;
+  o.runtime.seed = 11;
+  o.runtime.rank = rank;
+  o.runtime.world_size = world;
+  o.data.image_size = 10;
+  o.data.workers = 0;
   return o;
+}
+
+BatchLoader loader_for(std::shared_ptr<const Dataset> ds, const LoaderSetup& o) {
+  return BatchLoader(std::move(ds), o.data, o.runtime);
 }
 
 TEST(BatchLoader, RanksSplitEveryEpochIntoDisjointShardsThatCoverIt) {
@@ -42,7 +52,7 @@ TEST(BatchLoader, RanksSplitEveryEpochIntoDisjointShardsThatCoverIt) {
       std::multiset<int64_t> seen;
       int64_t per_epoch = 0;
       for (int rank = 0; rank < world; ++rank) {
-        const BatchLoader loader(ds, options(5, rank, world));
+        const BatchLoader loader = loader_for(ds, options(5, rank, world));
         per_epoch = loader.batches_per_epoch();
         EXPECT_EQ(per_epoch, 60 / (5 * world));
         for (int64_t b = 0; b < per_epoch; ++b) {
@@ -57,7 +67,7 @@ TEST(BatchLoader, RanksSplitEveryEpochIntoDisjointShardsThatCoverIt) {
   // A tail that does not fill a global batch is dropped, never shared.
   std::set<int64_t> seen;
   for (int rank = 0; rank < 3; ++rank) {
-    const BatchLoader loader(ds, options(7, rank, 3));
+    const BatchLoader loader = loader_for(ds, options(7, rank, 3));
     ASSERT_EQ(loader.batches_per_epoch(), 2);
     for (int64_t b = 0; b < 2; ++b) {
       for (const int64_t i : loader.batch_indices(0, b)) EXPECT_TRUE(seen.insert(i).second) << i;
@@ -68,12 +78,12 @@ TEST(BatchLoader, RanksSplitEveryEpochIntoDisjointShardsThatCoverIt) {
 
 TEST(BatchLoader, OrderDependsOnlyOnSeedAndEpoch) {
   const auto ds = idx_dataset("loader_order", 40);
-  const BatchLoader a(ds, options(4)), b(ds, options(4));
+  const BatchLoader a = loader_for(ds, options(4)), b = loader_for(ds, options(4));
   EXPECT_EQ(a.batch_indices(3, 2), b.batch_indices(3, 2));
   EXPECT_NE(a.batch_indices(0, 0), a.batch_indices(1, 0));
   auto other = options(4);
-  other.seed = 12;
-  EXPECT_NE(BatchLoader(ds, other).batch_indices(0, 0), a.batch_indices(0, 0));
+  other.runtime.seed = 12;
+  EXPECT_NE(loader_for(ds, other).batch_indices(0, 0), a.batch_indices(0, 0));
 }
 
 std::vector<torch::Tensor> take(BatchLoader& loader, int n) {
@@ -85,13 +95,13 @@ std::vector<torch::Tensor> take(BatchLoader& loader, int n) {
 TEST(BatchLoader, ZeroOneAndThreeWorkersGiveIdenticalBatches) {
   const auto ds = idx_dataset("loader_workers", 30);
   auto o = options(4);
-  o.random_flip = true;
-  o.fit = DataFit::kRandomCrop;  // random windows of the 12x12 images
+  o.data.random_flip = true;
+  o.data.fit = DataFit::kRandomCrop;  // random windows of the 12x12 images
   std::vector<torch::Tensor> reference;
   for (int workers : {0, 1, 3}) {
-    o.workers = workers;
-    o.prefetch = 2;
-    BatchLoader loader(ds, o);
+    o.data.workers = workers;
+    o.data.prefetch = 2;
+    BatchLoader loader = loader_for(ds, o);
     const auto batches = take(loader, 20);  // 7 per epoch: crosses two epoch boundaries
     EXPECT_EQ(loader.epoch(), 2);
     EXPECT_EQ(loader.position(), 6);
@@ -113,15 +123,15 @@ TEST(BatchLoader, ZeroOneAndThreeWorkersGiveIdenticalBatches) {
 TEST(BatchLoader, SeekResumesAtTheExactNextBatch) {
   const auto ds = idx_dataset("loader_resume", 30);
   auto o = options(4);
-  o.random_flip = true;
+  o.data.random_flip = true;
   for (int workers : {0, 2}) {
-    o.workers = workers;
-    BatchLoader straight(ds, o);
+    o.data.workers = workers;
+    BatchLoader straight = loader_for(ds, o);
     take(straight, 9);
     const int64_t epoch = straight.epoch(), position = straight.position();
     EXPECT_EQ(epoch, 1);
     EXPECT_EQ(position, 2);
-    BatchLoader resumed(ds, o);
+    BatchLoader resumed = loader_for(ds, o);
     take(resumed, 3);  // already prefetching elsewhere: the seek must drop that
     resumed.seek(epoch, position);
     for (int i = 0; i < 10; ++i) {
@@ -131,7 +141,7 @@ TEST(BatchLoader, SeekResumesAtTheExactNextBatch) {
     EXPECT_EQ(resumed.position(), straight.position());
     // Seeking to the end of an epoch continues with the next one.
     resumed.seek(0, resumed.batches_per_epoch());
-    BatchLoader fresh(ds, o);
+    BatchLoader fresh = loader_for(ds, o);
     fresh.seek(1, 0);
     EXPECT_TRUE(torch::equal(resumed.next(), fresh.next()));
   }
@@ -140,13 +150,13 @@ TEST(BatchLoader, SeekResumesAtTheExactNextBatch) {
 TEST(BatchLoader, StoppingEarlyShutsTheWorkersDown) {
   const auto ds = idx_dataset("loader_stop", 200);
   auto o = options(2);
-  o.workers = 3;
-  o.prefetch = 8;
+  o.data.workers = 3;
+  o.data.prefetch = 8;
   for (int i = 0; i < 5; ++i) {
-    BatchLoader loader(ds, o);
+    BatchLoader loader = loader_for(ds, o);
     loader.next();  // workers are busy filling the queue when the loader goes away
   }
-  BatchLoader never_used(ds, o);  // no thread was started
+  BatchLoader never_used = loader_for(ds, o);  // no thread was started
   SUCCEED();
 }
 
@@ -164,11 +174,11 @@ std::shared_ptr<const Dataset> nan_dataset(const std::string& name, int64_t n, i
 TEST(BatchLoader, AWorkersErrorReachesTheConsumerWithItsMessage) {
   const auto ds = nan_dataset("loader_error", 24, 17);
   auto o = options(4);
-  o.image_size = 4;
-  o.workers = 3;
+  o.data.image_size = 4;
+  o.data.workers = 3;
   std::string message;
   try {
-    BatchLoader loader(ds, o);
+    BatchLoader loader = loader_for(ds, o);
     for (int i = 0; i < 6; ++i) loader.next();  // one epoch: reaches sample 17
   } catch (const BadSampleError& e) {
     message = e.what();
@@ -179,12 +189,12 @@ TEST(BatchLoader, AWorkersErrorReachesTheConsumerWithItsMessage) {
 TEST(BatchLoader, SkippedSamplesAreReplacedDeterministicallyAndCounted) {
   const auto ds = nan_dataset("loader_skip", 24, 17);
   auto o = options(4);
-  o.image_size = 4;
-  o.on_bad_sample = BadSamplePolicy::kSkip;
+  o.data.image_size = 4;
+  o.data.on_bad_sample = BadSamplePolicy::kSkip;
   std::vector<torch::Tensor> reference;
   for (int workers : {0, 3}) {
-    o.workers = workers;
-    BatchLoader loader(ds, o);
+    o.data.workers = workers;
+    BatchLoader loader = loader_for(ds, o);
     const auto batches = take(loader, 12);   // two epochs: the bad sample comes up twice
     EXPECT_EQ(loader.skipped_samples(), 1);  // counted once
     EXPECT_NE(loader.describe().find("1 bad sample(s) skipped"), std::string::npos);
@@ -196,7 +206,7 @@ TEST(BatchLoader, SkippedSamplesAreReplacedDeterministicallyAndCounted) {
 
 TEST(BatchLoader, TooFewSamplesForOneGlobalBatchIsAnInputError) {
   const auto ds = idx_dataset("loader_small", 5);
-  EXPECT_THROW(BatchLoader(ds, options(3, 0, 2)), InputError);
+  EXPECT_THROW(loader_for(ds, options(3, 0, 2)), InputError);
 }
 
 }  // namespace

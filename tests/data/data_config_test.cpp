@@ -19,7 +19,7 @@ std::string config_error(const std::string& yaml) {
   return "no error";
 }
 
-TEST(DataConfig, ReaderKeysParseAndRoundTripThroughTheLoaderOptions) {
+TEST(DataConfig, ReaderKeysParseAndTheRunAddsOnlyItsShardToTheLoader) {
   const Config c = parse_config(
       "data:\n  reader: hdf5\n  path: x.h5\n  fit: resize\n  hdf5_dataset: /pixels\n"
       "  hdf5_layout: nhwc\n  hdf5_labels: /y\n  float_range: symmetric\n  patch_size: 16\n"
@@ -31,20 +31,14 @@ TEST(DataConfig, ReaderKeysParseAndRoundTripThroughTheLoaderOptions) {
   EXPECT_EQ(c.data.hdf5_layout, Hdf5Layout::kNhwc);
   EXPECT_EQ(c.data.float_range, FloatRange::kSymmetric);
   EXPECT_EQ(c.data.patches_per_image, 4);
-  const LoaderOptions o = LoaderOptions::for_training(c, 1, 2, torch::kCPU);
-  EXPECT_EQ(o.fit, DataFit::kResize);
-  EXPECT_EQ(o.workers, 3);
-  EXPECT_EQ(o.prefetch, 6);
-  EXPECT_EQ(o.on_bad_sample, BadSamplePolicy::kSkip);
-  EXPECT_EQ(o.batch_size, c.train.batch_size);
-  EXPECT_EQ(o.rank, 1);
-  EXPECT_EQ(o.world_size, 2);
-  EXPECT_FALSE(o.pin_memory);  // never on a CPU run
-  Config pinned = c;
-  pinned.data.pin_memory = true;
-  const LoaderOptions cuda = LoaderOptions::for_training(pinned, 0, 1, torch::Device("cuda:1"));
-  EXPECT_TRUE(cuda.pin_memory);
-  EXPECT_EQ(cuda.pin_device, 1);
+  // The loader takes the data section itself; the run adds only what the process knows.
+  const LoaderRuntime r = LoaderRuntime::for_training(c, 1, 2, torch::kCPU);
+  EXPECT_EQ(r.batch_size, c.train.batch_size);
+  EXPECT_EQ(r.seed, c.train.seed);
+  EXPECT_EQ(r.rank, 1);
+  EXPECT_EQ(r.world_size, 2);
+  EXPECT_EQ(r.pin_device, -1);  // never pinned on a CPU run
+  EXPECT_EQ(LoaderRuntime::for_training(c, 0, 1, torch::Device("cuda:1")).pin_device, 1);
 }
 
 TEST(DataConfig, BadValuesNameKeyAndLine) {

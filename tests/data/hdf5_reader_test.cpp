@@ -141,14 +141,16 @@ TEST(Hdf5Dataset, ThreadedLoadingMatchesSingleThreaded) {
   const auto bytes = nchw_bytes(48, 1, 8, 8);
   write_h5(file, "/images", H5T_NATIVE_UINT8, {48, 1, 8, 8}, bytes.data());
   const auto ds = std::make_shared<Hdf5Dataset>(file.string(), Hdf5Options{});
-  LoaderOptions o;
-  o.batch_size = 4;
-  o.image_size = 8;
-  o.random_flip = true;
-  BatchLoader serial(ds, o);
-  o.workers = 3;
-  o.prefetch = 3;
-  BatchLoader threaded(ds, o);
+  DataConfig data;
+  data.image_size = 8;
+  data.random_flip = true;
+  data.workers = 0;
+  LoaderRuntime runtime;
+  runtime.batch_size = 4;
+  BatchLoader serial(ds, data, runtime);
+  data.workers = 3;
+  data.prefetch = 3;
+  BatchLoader threaded(ds, data, runtime);
   for (int b = 0; b < 30; ++b) ASSERT_TRUE(torch::equal(serial.next(), threaded.next())) << b;
 }
 
