@@ -79,8 +79,13 @@ def main():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     tasks = [t for t in TASKS if t in results["tasks"]]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    columns = min(3, len(tasks))
+    rows_of_panels = (len(tasks) + columns - 1) // columns
+    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(3.6 * columns, 3.0 * rows_of_panels),
+                             squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.set_visible(False)
+    for ax, task in zip(axes.flat, tasks):
         for name, rows in results["tasks"][task].items():
             ax.plot([r["evaluations"] for r in rows], [r["psnr"] for r in rows], "o-",
                     label=name)
@@ -88,7 +93,8 @@ def main():
         ax.set_title(task, fontsize=9)
         ax.set_xlabel("network evaluations per image")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("PSNR (dB)")
+    for row in axes:
+        row[0].set_ylabel("PSNR (dB)")
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_dir / "nfe_sweep.png", dpi=110)
