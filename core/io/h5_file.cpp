@@ -280,19 +280,11 @@ File::DatasetInfo File::dataset_info(const std::string& dataset) const {
 
 torch::Tensor File::read_tensor(const std::string& dataset, bool verify) const {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  const DatasetInfo info = dataset_info(dataset);
   const Handle set = open_dataset(dataset);
-  Handle stored(H5Dget_type(set.get()), H5Tclose);
-  TypeMap type;
-  try {
-    type = torch_type_for(stored.get());
-  } catch (const H5Error&) {
-    fail("dataset '" + dataset + "' has an unsupported datatype");
-  }
-  const auto dims = dims_of(set.get());
-  std::vector<int64_t> sizes(dims.begin(), dims.end());
-  torch::Tensor out = torch::empty(sizes, torch::TensorOptions().dtype(type.dtype));
-  if (out.numel() > 0 &&
-      H5Dread(set.get(), type.native, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()) < 0) {
+  torch::Tensor out = torch::empty(info.shape, torch::TensorOptions().dtype(info.dtype));
+  if (out.numel() > 0 && H5Dread(set.get(), native_type_for(info.dtype).native, H5S_ALL, H5S_ALL,
+                                 H5P_DEFAULT, out.data_ptr()) < 0) {
     fail("cannot read dataset '" + dataset + "' (truncated file?)");
   }
   if (verify) {
