@@ -105,7 +105,7 @@ void check_sign(Config& config, DdpmUNet network, const ImportOptions& o) {
   network->eval();
   ScoreModel model(network, make_forward_process(config.model));
   const torch::Tensor images = sign_check_images(config, o.n);
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
+  const StructuredNoise noise(config.noise);
   const SignCheck check = check_score_sign(model, images, noise);
   for (size_t k = 0; k < check.times.size(); ++k) {
     spdlog::info(

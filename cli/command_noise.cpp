@@ -24,7 +24,7 @@ struct NoiseCommandOptions {
 // Shows users what their prior's noise looks like: samples, the analytic spectrum, a picture.
 int run_noise(const NoiseCommandOptions& o, const ConfigOptions& config_options) {
   const Config config = load_config(config_options.config_path, config_options.overrides);
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
+  const StructuredNoise noise(config.noise);
   const int64_t c = config.data.channels, s = config.data.image_size;
   const auto seeds = consecutive_seeds(o.seed, 0, o.n);
   const auto samples = noise.sample_per_image(seeds, c, s, s);

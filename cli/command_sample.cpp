@@ -60,7 +60,7 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   const torch::Device device = resolve_device(o.device);
   torch::NoGradGuard no_grad;
   const std::unique_ptr<Prior> prior = load_prior(checkpoint, o.checkpoint, !o.raw_weights, device);
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
+  const StructuredNoise noise(config.noise);
   const int64_t steps = o.steps.value_or(config.sampler.steps);
   const int64_t c = config.model.image_channels, s = config.model.image_size;
 

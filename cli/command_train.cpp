@@ -21,6 +21,7 @@
 #include "core/util/logging.hpp"
 #include "core/util/run_dir.hpp"
 #include "data/gaussian_statistics.hpp"
+#include "infer/samplers/preview_samples.hpp"
 #include "train/metrics_log.hpp"
 #include "train/trainer.hpp"
 
@@ -119,6 +120,10 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
             request.out_dir =
                 out->empty() ? default_out_dir(request.config, config->config_path) : *out;
             request.resume = *resume;
+            request.draw_samples = [t_eps = request.config.model.t_eps](Prior& prior,
+                                                                        const torch::Tensor& x1) {
+              return preview_samples(prior, x1, t_eps);
+            };
             const bool gaussian = request.config.model.type == ModelType::kGaussian;
             if (gaussian && request.env.world_size > 1) {
               throw InputError(

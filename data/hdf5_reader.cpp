@@ -8,8 +8,9 @@
 
 namespace wsd {
 
+// The images dataset held open per thread: opening it for each sample costs more than the read.
 struct Hdf5Dataset::ThreadHandles {
-  h5::File file;
+  h5::RowReader images;
 };
 
 namespace {
@@ -104,7 +105,10 @@ Hdf5Dataset::~Hdf5Dataset() {
 
 Hdf5Dataset::ThreadHandles& Hdf5Dataset::handles() const {
   auto& slot = handles_[std::this_thread::get_id()];
-  if (!slot) slot = std::make_unique<ThreadHandles>(ThreadHandles{open_file(path_)});
+  if (!slot) {
+    slot = std::make_unique<ThreadHandles>(
+        ThreadHandles{open_file(path_).row_reader(options_.dataset)});
+  }
   return *slot;
 }
 
@@ -114,8 +118,7 @@ Sample Hdf5Dataset::get(int64_t index) const {
   {
     const Lock lock(h5::library_mutex());
     try {
-      raw = handles().file.read_rows(options_.dataset, index, 1,
-                                     is_float_ ? torch::kFloat32 : torch::kUInt8)[0];
+      raw = handles().images.read(index, 1, is_float_ ? torch::kFloat32 : torch::kUInt8)[0];
     } catch (const h5::H5Error&) {
       throw InputError("cannot read " + sample_name(index) + " (file damaged?)");
     }

@@ -20,7 +20,7 @@ struct Hdf5Options {
 };
 
 // Images stored as one uint8 or float array in an HDF5 file. Each get() reads one sample's
-// hyperslab (HDF5's chunk cache serves neighbouring samples), through a file handle of the
+// hyperslab (HDF5's chunk cache serves neighbouring samples), through a dataset handle of the
 // calling thread's own; every HDF5 call holds h5::library_mutex() (see there for why).
 class Hdf5Dataset final : public Dataset {
  public:

@@ -2,19 +2,17 @@
 
 #include <torch/torch.h>
 
-#include <utility>
-
 #include "core/util/seeds.hpp"
 
 namespace wsd {
 
-MeasurementNoise::MeasurementNoise(StructuredNoiseOptions options, double level)
-    : noise_(std::move(options.dtype(torch::kFloat64))), level_(level) {
+MeasurementNoise::MeasurementNoise(const NoiseConfig& noise, double level)
+    : noise_(noise, torch::kFloat64), level_(level) {
   TORCH_CHECK(level_ >= 0, "measurement noise level must be >= 0");
 }
 
 MeasurementNoise MeasurementNoise::from_config(const TaskConfig& task) {
-  return MeasurementNoise(StructuredNoiseOptions::from_config(task.noise), task.noise_level);
+  return MeasurementNoise(task.noise, task.noise_level);
 }
 
 torch::Tensor MeasurementNoise::sample(const std::vector<uint64_t>& seeds,

@@ -20,7 +20,8 @@ namespace wsd {
 
 class MeasurementNoise {
  public:
-  MeasurementNoise(StructuredNoiseOptions options, double level);
+  // Noise of `noise`'s family drawn in float64, scaled by `level`.
+  MeasurementNoise(const NoiseConfig& noise, double level);
   // task.noise and task.noise_level (float64 draws, cast to the measurement's dtype).
   static MeasurementNoise from_config(const TaskConfig& task);
 

@@ -58,7 +58,7 @@ TrainStep::TrainStep(const Config& config, torch::Device device,
       communicator_(std::move(communicator)),
       network_(seeded_network(config_)),
       loss_(make_forward_process(config_.model)),
-      noise_(StructuredNoiseOptions::from_config(config_.noise)),
+      noise_(config_.noise),
       generator_(make_device_generator(config_.train.seed, device)),
       global_batch_(static_cast<int64_t>(config_.train.batch_size) * config_.train.grad_accum *
                     communicator_->world_size()),

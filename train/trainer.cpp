@@ -26,7 +26,6 @@
 #include "core/util/seeds.hpp"
 #include "data/batch_loader.hpp"
 #include "data/dataset_factory.hpp"
-#include "infer/samplers/sampler.hpp"
 #include "train/distributed/communicator.hpp"
 #include "train/distributed/consistency_check.hpp"
 #include "train/lr_schedule.hpp"
@@ -87,6 +86,7 @@ class TrainingRun {
       : config_(request.config),
         env_(request.env),
         out_dir_(request.out_dir),
+        draw_samples_(request.draw_samples),
         checkpoints_(out_dir_ / "checkpoints", request.config.train.keep_last),
         device_(resolve_device(std::string(enum_name(config_.train.device)), env_.local_rank)),
         communicator_(with_same_config_on_all_ranks(
@@ -115,7 +115,11 @@ class TrainingRun {
       for (const auto& stale : checkpoints_.prepare()) {
         spdlog::warn("removed {}, a temporary left by a writer that was killed", stale);
       }
-      fs::create_directories(out_dir_ / "samples");
+      if (tc.sample_every > 0 && draw_samples_) fs::create_directories(out_dir_ / "samples");
+      if (tc.sample_every > 0 && !draw_samples_) {
+        spdlog::warn("train.sample_every {}: no sampler given to the trainer, no sample grids",
+                     tc.sample_every);
+      }
       metrics_ = MetricsLog((out_dir_ / "metrics.jsonl").string());
     }
     spdlog::info("training {} ({} parameters) on {} x {} process(es), {}{}",
@@ -318,7 +322,7 @@ class TrainingRun {
 
   // A grid of unconditional samples from the EMA weights (rank 0 only).
   void write_samples() {
-    if (env_.rank != 0) return;
+    if (env_.rank != 0 || !draw_samples_) return;
     torch::NoGradGuard no_grad;
     DdpmUNet ema_net = make_network(config_.model);
     ema_net->to(device_);
@@ -327,14 +331,8 @@ class TrainingRun {
     ScoreModel model(ema_net, step_runner_.process());
     const int64_t c = config_.data.channels, s = config_.data.image_size;
     const auto seeds = consecutive_seeds(config_.sampler.seed, 0, 16);
-    auto x = step_runner_.noise().sample_per_image(seeds, c, s, s, device_);
-    const ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
-      return model.whitened_score(xt, t);
-    };
-    const auto& schedule = step_runner_.process().schedule();
-    const auto grid = uniform_time_grid(100, config_.model.t_eps);
-    x = sample_euler(schedule, score, x, grid);
-    x = tweedie_from_score(schedule, score, x, grid.back());
+    const auto x =
+        draw_samples_(model, step_runner_.noise().sample_per_image(seeds, c, s, s, device_));
     const auto path = out_dir_ / "samples" / ("step_" + std::to_string(step_) + ".png");
     ImageGridOptions layout;
     layout.columns = 4;
@@ -374,6 +372,7 @@ class TrainingRun {
   Config config_;
   DistEnv env_;
   fs::path out_dir_;
+  std::function<torch::Tensor(Prior&, const torch::Tensor&)> draw_samples_;
   std::unique_ptr<RunDirectoryLock> lock_;  // rank 0 owns the run directory
   CheckpointDirectory checkpoints_;
   torch::Device device_;

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <torch/types.h>
+
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -8,6 +11,8 @@
 #include "train/distributed/dist_env.hpp"
 
 namespace wsd {
+
+class Prior;
 
 struct TrainOutcome {
   int64_t steps_done = 0;
@@ -21,6 +26,11 @@ struct TrainRequest {
   std::string out_dir;
   std::string resume;  // "" = fresh, "auto" = newest valid checkpoint in out_dir, or a path
   DistEnv env;
+  // Draws the images of the sample grids that train.sample_every asks for, from the EMA
+  // network (as a Prior) and the grid's initial noise x1 (16 images from sampler.seed). The
+  // caller brings the sampler (the CLI: preview_samples, infer/samplers/preview_samples.hpp),
+  // so training depends on no sampler; without one, no grids are drawn.
+  std::function<torch::Tensor(Prior& prior, const torch::Tensor& x1)> draw_samples;
 };
 
 // Trains a WS-diffusion prior with TrainStep (train_step.hpp) for train.steps steps or

@@ -96,10 +96,23 @@ void validate_config(const Config& cfg, const KeyLocations& locations,
   validate_struct(cfg, "", Reporter(locations, fallback_location));
 }
 
-void validate_task_section(const TaskConfig& task, const std::string& prefix) {
+namespace {
+
+template <class Section>
+void validate_section_built_in_code(const Section& section, const std::string& prefix) {
   const KeyLocations none;
   const std::string no_location;
-  validate_struct(task, prefix, Reporter(none, no_location));
+  validate_struct(section, prefix, Reporter(none, no_location));
+}
+
+}  // namespace
+
+void validate_task_section(const TaskConfig& task, const std::string& prefix) {
+  validate_section_built_in_code(task, prefix);
+}
+
+void validate_noise_section(const NoiseConfig& noise, const std::string& prefix) {
+  validate_section_built_in_code(noise, prefix);
 }
 
 }  // namespace wsd

@@ -24,5 +24,6 @@ void validate_config(const Config& cfg, const KeyLocations& locations,
 // The same rules for one task section built in code (an operator made from it, say), its keys
 // reported under `prefix`.
 void validate_task_section(const TaskConfig& task, const std::string& prefix = "task");
+void validate_noise_section(const NoiseConfig& noise, const std::string& prefix = "noise");
 
 }  // namespace wsd

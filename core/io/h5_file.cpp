@@ -296,29 +296,42 @@ torch::Tensor File::read_tensor(const std::string& dataset, bool verify) const {
   return out;
 }
 
+RowReader File::row_reader(const std::string& dataset) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  Handle set = open_dataset(dataset);
+  std::vector<hsize_t> dims = dims_of(set.get());
+  if (dims.empty()) fail("dataset '" + dataset + "' is a scalar, not a list of entries");
+  return RowReader(std::move(set), "HDF5 file '" + path_ + "': dataset '" + dataset + "'",
+                   std::move(dims));
+}
+
 torch::Tensor File::read_rows(const std::string& dataset, int64_t first, int64_t count,
                               torch::Dtype dtype) const {
   const std::lock_guard<std::recursive_mutex> lock(library_mutex());
-  const Handle set = open_dataset(dataset);
-  std::vector<hsize_t> dims = dims_of(set.get());
-  if (dims.empty() || first < 0 || count < 0 || static_cast<hsize_t>(first + count) > dims[0]) {
-    fail("dataset '" + dataset + "': entries " + std::to_string(first) + " to " +
-         std::to_string(first + count) + " are out of range");
+  return row_reader(dataset).read(first, count, dtype);
+}
+
+torch::Tensor RowReader::read(int64_t first, int64_t count, torch::Dtype dtype) const {
+  const std::lock_guard<std::recursive_mutex> lock(library_mutex());
+  const std::string range = std::to_string(first) + " to " + std::to_string(first + count);
+  if (!set_.valid()) throw H5Error(where_ + ": no dataset open");
+  if (first < 0 || count < 0 || static_cast<hsize_t>(first + count) > dims_[0]) {
+    throw H5Error(where_ + ": entries " + range + " are out of range");
   }
-  std::vector<hsize_t> start(dims.size(), 0);
+  std::vector<hsize_t> start(dims_.size(), 0);
+  std::vector<hsize_t> extent = dims_;
   start[0] = static_cast<hsize_t>(first);
-  dims[0] = static_cast<hsize_t>(count);
-  const Handle file_space(H5Dget_space(set.get()), H5Sclose);
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, dims.data(),
+  extent[0] = static_cast<hsize_t>(count);
+  const Handle file_space(H5Dget_space(set_.get()), H5Sclose);
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(),
                       nullptr);
-  const Handle memory_space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                            H5Sclose);
-  torch::Tensor out = torch::empty(std::vector<int64_t>(dims.begin(), dims.end()),
+  const Handle memory_space(
+      H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
+  torch::Tensor out = torch::empty(std::vector<int64_t>(extent.begin(), extent.end()),
                                    torch::TensorOptions().dtype(dtype));
-  if (out.numel() > 0 && H5Dread(set.get(), native_type_for(dtype).native, memory_space.get(),
+  if (out.numel() > 0 && H5Dread(set_.get(), native_type_for(dtype).native, memory_space.get(),
                                  file_space.get(), H5P_DEFAULT, out.data_ptr()) < 0) {
-    fail("cannot read entries " + std::to_string(first) + " to " + std::to_string(first + count) +
-         " of dataset '" + dataset + "' (file damaged?)");
+    throw H5Error(where_ + ": cannot read entries " + range + " (file damaged?)");
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wsd::h5 {
@@ -43,6 +44,27 @@ class Handle {
   Closer closer_ = nullptr;
 };
 
+// One dataset held open for repeated reads of entries along its first dimension. A data loader
+// reads one sample at a time, and reopening the dataset for each costs more than the read
+// itself. Made by File::row_reader; the file stays open as long as the reader (HDF5 keeps a
+// file open while any of its objects is).
+class RowReader {
+ public:
+  RowReader() = default;
+  // Entries [first, first + count) (a hyperslab read), as `dtype` (HDF5 converts the stored
+  // type).
+  torch::Tensor read(int64_t first, int64_t count, torch::Dtype dtype) const;
+
+ private:
+  friend class File;
+  RowReader(Handle set, std::string where, std::vector<hsize_t> dims)
+      : set_(std::move(set)), where_(std::move(where)), dims_(std::move(dims)) {}
+
+  Handle set_;
+  std::string where_;  // "HDF5 file 'path': dataset 'name'"
+  std::vector<hsize_t> dims_;
+};
+
 // An HDF5 file addressed by slash paths ("/model/conv.weight"). Tensors are stored as plain
 // datasets of their dtype and shape so that h5py reads them without project code.
 class File {
@@ -74,10 +96,11 @@ class File {
     torch::Dtype dtype;
   };
   DatasetInfo dataset_info(const std::string& dataset) const;
-  // Entries [first, first + count) along the first dimension (a hyperslab read), as `dtype`
-  // (HDF5 converts the stored type). What a data loader reads per sample.
+  // Entries [first, first + count) along the first dimension, as `dtype`: one read through
+  // row_reader(dataset), which keeps the dataset open for many.
   torch::Tensor read_rows(const std::string& dataset, int64_t first, int64_t count,
                           torch::Dtype dtype) const;
+  RowReader row_reader(const std::string& dataset) const;
   std::vector<uint8_t> read_bytes(const std::string& dataset, bool verify = false) const;
 
   // Attributes on an object ("/" for the file). Intermediate groups are created on write.

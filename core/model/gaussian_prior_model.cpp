@@ -72,7 +72,7 @@ GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Co
         "score");
   }
   check_fits(statistics, config.model, "model.type gaussian");
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
+  const StructuredNoise noise(config.noise);
   const int64_t size = config.model.image_size;
   return GaussianPrior(
       statistics.mean.to(device, torch::kFloat64),

@@ -60,7 +60,7 @@ NetworkBenchResult bench_network(const NetworkBenchRequest& request) {
   network->train();
   const WhitenedScoreLoss loss(make_forward_process(request.model));
   const ForwardProcess& process = loss.process();
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
+  const StructuredNoise noise(request.noise);
   torch::optim::Adam optimizer(network->parameters(), torch::optim::AdamOptions(request.lr));
   torch::Generator gen = make_device_generator(s.seed + 1, s.device);
 

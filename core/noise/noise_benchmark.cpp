@@ -15,7 +15,7 @@ NoiseBenchResult bench_noise(const NoiseBenchRequest& request) {
   if (request.channels < 1 || request.height < 1 || request.width < 1) {
     throw InputError("bench: the noise shape needs positive channels, height and width");
   }
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
+  const StructuredNoise noise(request.noise);
   torch::Generator gen = make_device_generator(s.seed, s.device);
   torch::NoGradGuard no_grad;
   torch::Tensor last;

@@ -7,7 +7,8 @@
 #include <cmath>
 #include <string>
 
-#include "core/config/config_types.hpp"
+#include "core/config/config_error.hpp"
+#include "core/config/config_validation.hpp"
 #include "core/util/errors.hpp"
 
 namespace wsd {
@@ -154,21 +155,6 @@ std::pair<torch::Tensor, torch::Tensor> rfft2_frequencies(int64_t h, int64_t w,
   return {F::fftfreq(h, options).view({h, 1}), F::rfftfreq(w, options).view({1, w / 2 + 1})};
 }
 
-StructuredNoiseOptions StructuredNoiseOptions::from_config(const NoiseConfig& config) {
-  return StructuredNoiseOptions()
-      .family(config.family)
-      .grf_sigma_min(config.grf_sigma_min)
-      .grf_sigma_max(config.grf_sigma_max)
-      .grf_sampling(config.grf_sampling)
-      .anisotropic(config.anisotropic)
-      .rotate(config.rotate)
-      .power_exponent(config.power_exponent)
-      .power_cutoff(config.power_cutoff)
-      .white_fraction(config.white_fraction)
-      .channel_mode(config.channel_mode)
-      .normalisation(config.normalisation);
-}
-
 NoiseParams NoiseParams::to(torch::Device device) const {
   NoiseParams out = *this;
   if (sigma_x.defined()) out.sigma_x = sigma_x.to(device);
@@ -192,38 +178,25 @@ NoiseParams NoiseParams::cat(const std::vector<NoiseParams>& parts) {
   return out;
 }
 
-StructuredNoise::StructuredNoise(StructuredNoiseOptions options) : options_(options) {
-  const auto& o = options_;
-  if (o.dtype() != torch::kFloat32 && o.dtype() != torch::kFloat64) {
+StructuredNoise::StructuredNoise(const NoiseConfig& config, torch::Dtype dtype)
+    : config_(config), dtype_(dtype) {
+  if (dtype_ != torch::kFloat32 && dtype_ != torch::kFloat64) {
     throw InputError("structured noise dtype must be float32 or float64");
   }
-  if (has_grf() && !(o.grf_sigma_min() > 0.0 && o.grf_sigma_max() >= o.grf_sigma_min() &&
-                     std::isfinite(o.grf_sigma_max()))) {
-    throw InputError("grf std range must satisfy 0 < min <= max, got [" +
-                     std::to_string(o.grf_sigma_min()) + ", " + std::to_string(o.grf_sigma_max()) +
-                     "]");
-  }
-  if (o.family() == NoiseFamily::kPowerLaw &&
-      !(o.power_exponent() >= 0.0 && o.power_cutoff() > 0.0)) {
-    throw InputError("power-law noise needs exponent >= 0 and cutoff > 0");
-  }
-  if (o.family() == NoiseFamily::kMixture &&
-      !(o.white_fraction() >= 0.0 && o.white_fraction() <= 1.0)) {
-    throw InputError("mixture white fraction must lie in [0, 1]");
-  }
-  if (o.normalisation() == NoiseNormalisation::kKernelSum &&
-      (o.family() == NoiseFamily::kPowerLaw || o.family() == NoiseFamily::kMixture)) {
-    throw InputError("kernel_sum normalisation is defined for white and grf noise only");
+  try {
+    validate_noise_section(config_);
+  } catch (const ConfigError& e) {
+    throw InputError(e.what());
   }
 }
 
 bool StructuredNoise::has_grf() const {
-  return options_.family() == NoiseFamily::kGrf || options_.family() == NoiseFamily::kMixture;
+  return config_.family == NoiseFamily::kGrf || config_.family == NoiseFamily::kMixture;
 }
 
 int64_t StructuredNoise::kernel_radius() const {
   if (!has_grf()) return 0;
-  return static_cast<int64_t>(std::ceil(4.0 * options_.grf_sigma_max()));
+  return static_cast<int64_t>(std::ceil(4.0 * config_.grf_sigma_max));
 }
 
 NoiseParams StructuredNoise::draw_params(int64_t n, torch::Generator& gen,
@@ -232,15 +205,15 @@ NoiseParams StructuredNoise::draw_params(int64_t n, torch::Generator& gen,
   params.batch = n;
   if (!has_grf()) return params;
   const auto opts = torch::TensorOptions(torch::kFloat64).device(gen.device());
-  const double lo = options_.grf_sigma_min();
-  const double hi = options_.grf_sigma_max();
+  const double lo = config_.grf_sigma_min;
+  const double hi = config_.grf_sigma_max;
   const auto quantile = [&](const torch::Tensor& u) {
-    if (options_.grf_sampling() == GrfSampling::kUniform) return lo + (hi - lo) * u;
+    if (config_.grf_sampling == GrfSampling::kUniform) return lo + (hi - lo) * u;
     return torch::exp(std::log(lo) + std::log(hi / lo) * u);
   };
   params.sigma_x = quantile(torch::rand({n}, gen, opts));
-  params.sigma_y = options_.anisotropic() ? quantile(torch::rand({n}, gen, opts)) : params.sigma_x;
-  if (options_.rotate()) params.angle = kPi * torch::rand({n}, gen, opts);
+  params.sigma_y = config_.anisotropic ? quantile(torch::rand({n}, gen, opts)) : params.sigma_x;
+  if (config_.rotate) params.angle = kPi * torch::rand({n}, gen, opts);
   return params.to(device);
 }
 
@@ -256,13 +229,13 @@ torch::Tensor StructuredNoise::spectral_power(const NoiseParams& params, int64_t
   };
   const int64_t batch = std::max<int64_t>(params.batch, 1);
 
-  switch (options_.family()) {
+  switch (config_.family) {
     case NoiseFamily::kWhite:
       return torch::ones({batch, 1, h, w / 2 + 1}, opts);
     case NoiseFamily::kPowerLaw: {
       const auto radius = torch::sqrt(fx.square() + fy.square());
       const auto power =
-          normalise(torch::pow(radius + options_.power_cutoff(), -options_.power_exponent()));
+          normalise(torch::pow(radius + config_.power_cutoff, -config_.power_exponent));
       return power.view({1, 1, h, w / 2 + 1}).expand({batch, 1, h, w / 2 + 1});
     }
     case NoiseFamily::kGrf:
@@ -274,7 +247,7 @@ torch::Tensor StructuredNoise::spectral_power(const NoiseParams& params, int64_t
               "structured noise: GRF parameters missing for a batch of ", params.batch);
   const auto sx2 = view_batch(params.sigma_x.square());
   const auto sy2 = view_batch(params.sigma_y.square());
-  const bool rotated = params.angle.defined() && options_.anisotropic();
+  const bool rotated = params.angle.defined() && config_.anisotropic;
   torch::Tensor power;
   if (!rotated) {
     power = gaussian_power(sx2 * fx.square() + sy2 * fy.square());
@@ -304,8 +277,8 @@ torch::Tensor StructuredNoise::spectral_power(const NoiseParams& params, int64_t
     }
   }
   power = normalise(power);
-  if (options_.family() == NoiseFamily::kMixture) {
-    const double white = options_.white_fraction();
+  if (config_.family == NoiseFamily::kMixture) {
+    const double white = config_.white_fraction;
     power = (1.0 - white) * power + white;
   }
   return power;
@@ -320,7 +293,7 @@ torch::Tensor StructuredNoise::spatial_kernel(const NoiseParams& params) const {
   auto y = offsets.view({1, 1, -1, 1});
   torch::Tensor u = x;
   torch::Tensor v = y;
-  if (params.angle.defined() && options_.anisotropic()) {
+  if (params.angle.defined() && config_.anisotropic) {
     const auto c = view_batch(torch::cos(params.angle));
     const auto s = view_batch(torch::sin(params.angle));
     u = c * x + s * y;
@@ -333,7 +306,7 @@ torch::Tensor StructuredNoise::spatial_kernel(const NoiseParams& params) const {
 
 torch::Tensor StructuredNoise::transfer_function(const NoiseParams& params, int64_t h,
                                                  int64_t w) const {
-  if (options_.normalisation() == NoiseNormalisation::kKernelSum && has_grf()) {
+  if (config_.normalisation == NoiseNormalisation::kKernelSum && has_grf()) {
     // The kernel is centrally symmetric, so its DFT is real.
     return torch::real(F::rfft2(wrap_kernel(spatial_kernel(params), h, w)));
   }
@@ -362,8 +335,8 @@ torch::Tensor StructuredNoise::apply(const torch::Tensor& e, const NoiseParams& 
   TORCH_CHECK(e.dim() == 4, "apply expects white noise [N, C, H, W], got ", e.sizes());
   TORCH_CHECK(params.batch == e.size(0), "apply: ", params.batch, " parameter sets for ", e.size(0),
               " samples");
-  if (options_.family() == NoiseFamily::kWhite) return e.clone();
-  if (options_.normalisation() == NoiseNormalisation::kKernelSum) {
+  if (config_.family == NoiseFamily::kWhite) return e.clone();
+  if (config_.normalisation == NoiseNormalisation::kKernelSum) {
     return convolve_linear(e, params);
   }
   const int64_t h = e.size(-2);
@@ -377,11 +350,11 @@ torch::Tensor StructuredNoise::apply(const torch::Tensor& e, const NoiseParams& 
 torch::Tensor StructuredNoise::sample(int64_t n, int64_t c, int64_t h, int64_t w,
                                       torch::Generator& gen, torch::Device device) const {
   const auto params = draw_params(n, gen, device);
-  const int64_t drawn_channels = options_.channel_mode() == ChannelMode::kGray ? 1 : c;
+  const int64_t drawn_channels = config_.channel_mode == ChannelMode::kGray ? 1 : c;
   auto e = torch::randn({n, drawn_channels, h, w}, gen,
-                        torch::TensorOptions(options_.dtype()).device(gen.device()))
+                        torch::TensorOptions(dtype_).device(gen.device()))
                .to(device);
-  auto noise = options_.family() == NoiseFamily::kWhite ? e : apply(e, params);
+  auto noise = config_.family == NoiseFamily::kWhite ? e : apply(e, params);
   if (drawn_channels != c) noise = noise.expand({n, c, h, w}).contiguous();
   return noise;
 }
@@ -390,7 +363,7 @@ torch::Tensor StructuredNoise::sample_per_image(const std::vector<uint64_t>& see
                                                 int64_t h, int64_t w, torch::Device device) const {
   TORCH_CHECK(!seeds.empty(), "sample_per_image needs at least one seed");
   const int64_t n = static_cast<int64_t>(seeds.size());
-  const int64_t drawn_channels = options_.channel_mode() == ChannelMode::kGray ? 1 : c;
+  const int64_t drawn_channels = config_.channel_mode == ChannelMode::kGray ? 1 : c;
   std::vector<NoiseParams> params;
   std::vector<torch::Tensor> white;
   params.reserve(seeds.size());
@@ -398,16 +371,16 @@ torch::Tensor StructuredNoise::sample_per_image(const std::vector<uint64_t>& see
   for (const uint64_t seed : seeds) {
     torch::Generator gen = at::detail::createCPUGenerator(seed);
     params.push_back(draw_params(1, gen, torch::kCPU));
-    white.push_back(torch::randn({1, drawn_channels, h, w}, gen, options_.dtype()));
+    white.push_back(torch::randn({1, drawn_channels, h, w}, gen, dtype_));
   }
   const auto e = torch::cat(white).to(device);
-  auto noise = options_.family() == NoiseFamily::kWhite ? e : apply(e, NoiseParams::cat(params));
+  auto noise = config_.family == NoiseFamily::kWhite ? e : apply(e, NoiseParams::cat(params));
   if (drawn_channels != c) noise = noise.expand({n, c, h, w}).contiguous();
   return noise;
 }
 
 torch::Tensor StructuredNoise::psd(int64_t h, int64_t w) const {
-  const bool kernel_sum = options_.normalisation() == NoiseNormalisation::kKernelSum;
+  const bool kernel_sum = config_.normalisation == NoiseNormalisation::kKernelSum;
   const auto power_of = [&](const NoiseParams& params) {
     if (kernel_sum) return transfer_function(params, h, w).square();
     return spectral_power(params, h, w, torch::kCPU);
@@ -417,28 +390,28 @@ torch::Tensor StructuredNoise::psd(int64_t h, int64_t w) const {
     single.batch = 1;
     return power_of(single).view({h, w / 2 + 1}).contiguous();
   }
-  const double lo = options_.grf_sigma_min();
-  const double hi = options_.grf_sigma_max();
+  const double lo = config_.grf_sigma_min;
+  const double hi = config_.grf_sigma_max;
   const auto quantile = [&](const torch::Tensor& u) {
-    if (options_.grf_sampling() == GrfSampling::kUniform) return lo + (hi - lo) * u;
+    if (config_.grf_sampling == GrfSampling::kUniform) return lo + (hi - lo) * u;
     return torch::exp(std::log(lo) + std::log(hi / lo) * u);
   };
-  const bool rotated = options_.anisotropic() && options_.rotate();
-  if (options_.anisotropic() && !kernel_sum) {
+  const bool rotated = config_.anisotropic && config_.rotate;
+  if (config_.anisotropic && !kernel_sum) {
     auto [u, weight] = gauss_legendre_unit(kAnisotropicNodes);
     auto power = anisotropic_grf_power(quantile(u), weight, rotated, h, w);
-    if (options_.family() == NoiseFamily::kMixture) {
-      power = (1.0 - options_.white_fraction()) * power + options_.white_fraction();
+    if (config_.family == NoiseFamily::kMixture) {
+      power = (1.0 - config_.white_fraction) * power + config_.white_fraction;
     }
     return power;
   }
 
   // Direct tensor-product quadrature: every node's k^2 through the sampling code path.
-  const int64_t n_std = !options_.anisotropic() ? kIsotropicNodes : kKernelStdNodes;
+  const int64_t n_std = !config_.anisotropic ? kIsotropicNodes : kKernelStdNodes;
   auto [u, wu] = gauss_legendre_unit(n_std);
   const auto s = quantile(u);
   torch::Tensor sx, sy, angle, weight;
-  if (!options_.anisotropic()) {
+  if (!config_.anisotropic) {
     sx = sy = s;
     weight = wu;
   } else {

@@ -11,7 +11,8 @@
 //   units"): the mean of the PSD over the FULL H x W grid is the pixel variance. On the half
 //   grid, columns 1 .. (W-1)/2 stand for two frequencies (f and -f), column 0 and, for even W,
 //   the Nyquist column W/2 for one (see rfft2_multiplicity);
-// - per-sample parameters (GRF stds, angle) are float64; noise is in options.dtype().
+// - per-sample parameters (GRF stds, angle) are float64; noise is in the dtype given to the
+// constructor.
 //
 // Families (k before normalisation):
 // - white:     k = 1;
@@ -33,38 +34,15 @@
 //   not 1, and it falls towards the borders; transfer_function/psd report the stationary
 //   (interior) spectrum |DFT of the kernel|^2, which ignores that border fall-off.
 
-#include <torch/arg.h>
 #include <torch/types.h>
 
 #include <cstdint>
 #include <utility>
 #include <vector>
 
-#include "core/config/config_enums.hpp"
+#include "core/config/config_types.hpp"
 
 namespace wsd {
-
-struct NoiseConfig;
-
-struct StructuredNoiseOptions {
-  static StructuredNoiseOptions from_config(const NoiseConfig& config);
-
-  TORCH_ARG(NoiseFamily, family) = NoiseFamily::kGrf;
-  // GRF kernel std range in pixels; each sample draws its std(s) in [min, max].
-  TORCH_ARG(double, grf_sigma_min) = 1.0;
-  TORCH_ARG(double, grf_sigma_max) = 4.0;
-  TORCH_ARG(GrfSampling, grf_sampling) = GrfSampling::kLogUniform;
-  // Independent stds along the two kernel axes (otherwise sx = sy).
-  TORCH_ARG(bool, anisotropic) = false;
-  // Per-sample kernel angle, uniform in [0, pi).
-  TORCH_ARG(bool, rotate) = false;
-  TORCH_ARG(double, power_exponent) = 2.0;  // a
-  TORCH_ARG(double, power_cutoff) = 0.05;   // f0, cycles/pixel
-  TORCH_ARG(double, white_fraction) = 0.1;  // w of the mixture
-  TORCH_ARG(ChannelMode, channel_mode) = ChannelMode::kGray;
-  TORCH_ARG(NoiseNormalisation, normalisation) = NoiseNormalisation::kUnitVariance;
-  TORCH_ARG(torch::Dtype, dtype) = torch::kFloat32;  // float32 or float64
-};
 
 // Per-sample parameters of a batch. sigma_x/sigma_y/angle are float64 [batch] and undefined
 // for families without random parameters (white, power_law); angle is undefined without
@@ -81,15 +59,19 @@ struct NoiseParams {
 
 class StructuredNoise {
  public:
-  explicit StructuredNoise(StructuredNoiseOptions options = {});
+  // The `noise` section itself (core/config/config_types.hpp) describes the family; its value
+  // rules are the schema's (validate_noise_section), so a section built in code is held to the
+  // same rules as one loaded from YAML. `dtype` (float32 or float64) is the samples' type.
+  explicit StructuredNoise(const NoiseConfig& config = {}, torch::Dtype dtype = torch::kFloat32);
 
-  const StructuredNoiseOptions& options() const { return options_; }
+  const NoiseConfig& config() const { return config_; }
+  torch::Dtype dtype() const { return dtype_; }
 
   // Draws `n` samples' parameters with `gen`, in this order: sigma_x, sigma_y (anisotropic),
   // angle (rotate); each a single [n] draw, on the generator's device, then moved to `device`.
   NoiseParams draw_params(int64_t n, torch::Generator& gen, torch::Device device) const;
 
-  // A batch [n, c, h, w] in options.dtype() on `device`: parameters, then white noise
+  // A batch [n, c, h, w] in dtype() on `device`: parameters, then white noise
   // [n, 1 (gray) or c, h, w] from `gen`, coloured in one batched FFT. Draws happen on the
   // generator's device (pass a generator of `device`'s type to avoid a host-device copy).
   torch::Tensor sample(int64_t n, int64_t c, int64_t h, int64_t w, torch::Generator& gen,
@@ -129,7 +111,8 @@ class StructuredNoise {
                                torch::Device device) const;
   torch::Tensor convolve_linear(const torch::Tensor& e, const NoiseParams& params) const;
 
-  StructuredNoiseOptions options_;
+  NoiseConfig config_;
+  torch::Dtype dtype_;
 };
 
 // How many full-grid frequencies each rfft2 bin stands for: [1, W/2+1] float64 with 1 for

@@ -168,9 +168,7 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
   }
   torch::NoGradGuard no_grad;
   auto prior = load_prior(checkpoint, path, sampler.use_ema, device_);
-  const PriorUnderTest p{*prior,
-                         StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
-                         prior_config.model.t_eps};
+  const PriorUnderTest p{*prior, StructuredNoise(prior_config.noise), prior_config.model.t_eps};
   auto out = solve_with_prior(p, sampler, set, proximal_model(sampler, set), device_, progress_,
                               std::string(enum_name(method)));
   out.method = method;
@@ -214,9 +212,7 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set,
       prior_config.model.image_channels = set.image_shape()[0];
       prior_config.model.image_size = set.image_shape()[1];
       GaussianPriorModel prior(make_gaussian_prior(statistics(), prior_config, device_));
-      const PriorUnderTest p{
-          prior, StructuredNoise(StructuredNoiseOptions::from_config(prior_config.noise)),
-          prior_config.model.t_eps};
+      const PriorUnderTest p{prior, StructuredNoise(prior_config.noise), prior_config.model.t_eps};
       auto out = solve_with_prior(p, sampler, set, proximal_model(sampler, set), device_, progress_,
                                   "gaussian_prior");
       out.method = method;

@@ -24,7 +24,7 @@ SampleBenchResult bench_sample(const SampleBenchRequest& request) {
   DdpmUNet network = benchmark_network(request.model, s, request.network);
   network->eval();
   ScoreModel model(network, make_forward_process(request.model));
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(request.noise));
+  const StructuredNoise noise(request.noise);
   torch::Generator gen = make_device_generator(s.seed + 2, s.device);
 
   const int64_t c = request.model.image_channels, size = request.model.image_size;

@@ -72,7 +72,7 @@ TEST(ShippedPriors, MatchTheirChecksumsAndLoadAsEmaOnlyPriors) {
   ASSERT_EQ(priors.size(), 2u) << "models/SHA256SUMS lists the WS and the conventional prior";
   for (const auto& prior : priors) {
     SCOPED_TRACE(prior.path.string());
-    const auto sum = test::run_process({{"sha256sum", prior.path.string()}});
+    const auto sum = test::run_process({{"sha256sum", prior.path.string()}, {}});
     ASSERT_EQ(sum.exit_code, 0) << sum.err;
     EXPECT_EQ(sum.out.substr(0, 64), prior.sha256);
     EXPECT_LE(fs::file_size(prior.path), 10u * 1000 * 1000);

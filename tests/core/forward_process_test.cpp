@@ -11,9 +11,13 @@
 
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
+#include "tests/support/noise_configs.hpp"
 
 namespace wsd {
 namespace {
+
+using test::edited;
+using test::noise_of;
 
 torch::Generator make_generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
@@ -47,11 +51,12 @@ std::vector<double> band_means(const torch::Tensor& power, int64_t h, int64_t w)
 TEST(ForwardProcess, PerturbedSamplesHaveMeanAlphaX0AndCovarianceSigmaSquaredKKt) {
   const int64_t n = 4096, h = 32, w = 32;
   const auto process = diffusion(Parameterisation::kWs);
-  const StructuredNoise noise(StructuredNoiseOptions()
-                                  .family(NoiseFamily::kGrf)
-                                  .grf_sigma_min(2.0)
-                                  .grf_sigma_max(2.0)
-                                  .dtype(torch::kFloat64));
+  const StructuredNoise noise(edited(noise_of(NoiseFamily::kGrf),
+                                     [&](NoiseConfig& c) {
+                                       c.grf_sigma_min = 2.0;
+                                       c.grf_sigma_max = 2.0;
+                                     }),
+                              torch::kFloat64);
   auto gen = make_generator(1);
   const auto x0 = torch::rand({1, 1, h, w}, gen, torch::kFloat64) * 2.0 - 1.0;
   const double t = 0.3;

@@ -10,9 +10,13 @@
 
 #include "core/diffusion/forward_process.hpp"
 #include "core/noise/structured_noise.hpp"
+#include "tests/support/noise_configs.hpp"
 
 namespace wsd {
 namespace {
+
+using test::edited;
+using test::noise_of;
 
 torch::Generator make_generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
@@ -72,12 +76,12 @@ TEST(GaussianPrior, TweedieOfExactScoreIsTheWienerFilter) {
     const int64_t n = 5, c = 2;
     const auto mean = 0.3 * torch::randn({c, h, w}, gen, torch::kFloat64);
     const auto power = image_spectrum(h, w, 0.25);
-    const StructuredNoise noise(StructuredNoiseOptions()
-                                    .family(NoiseFamily::kGrf)
-                                    .grf_sigma_min(1.0)
-                                    .grf_sigma_max(2.0)
-                                    .anisotropic(true)
-                                    .rotate(true));
+    const StructuredNoise noise(edited(noise_of(NoiseFamily::kGrf), [&](NoiseConfig& c) {
+      c.grf_sigma_min = 1.0;
+      c.grf_sigma_max = 2.0;
+      c.anisotropic = true;
+      c.rotate = true;
+    }));
     const auto k2 = noise.psd(h, w);
     const GaussianPrior prior(mean, power, k2, schedule);
     const auto t = torch::tensor({1e-3, 0.1, 0.4, 0.7, 1.0}, torch::kFloat64);
@@ -100,10 +104,9 @@ TEST(GaussianPrior, ExactScoreMatchesTheRegressedConditionalTarget) {
   const auto schedule = make_schedule("vp");
   auto gen = make_generator(2);
   const auto mean = 0.5 * torch::rand({1, h, w}, gen, torch::kFloat64);
-  const StructuredNoise noise(StructuredNoiseOptions()
-                                  .family(NoiseFamily::kPowerLaw)
-                                  .power_exponent(1.0)
-                                  .dtype(torch::kFloat64));
+  const StructuredNoise noise(
+      edited(noise_of(NoiseFamily::kPowerLaw), [&](NoiseConfig& c) { c.power_exponent = 1.0; }),
+      torch::kFloat64);
   const GaussianPrior prior(mean, image_spectrum(h, w, 0.25), noise.psd(h, w), schedule);
   const double t = 0.4;
   const double alpha = schedule->alpha(t), sigma = schedule->sigma(t), beta = schedule->beta(t);
@@ -150,11 +153,12 @@ TEST(GaussianPrior, ExactPriorDenoisesBetterThanMisspecifiedOnes) {
   auto gen = make_generator(3);
   const auto mean = 0.5 * torch::randn({1, h, w}, gen, torch::kFloat64);
   const auto power = image_spectrum(h, w, 0.25);
-  const StructuredNoise noise(StructuredNoiseOptions()
-                                  .family(NoiseFamily::kGrf)
-                                  .grf_sigma_min(2.0)
-                                  .grf_sigma_max(2.0)
-                                  .dtype(torch::kFloat64));
+  const StructuredNoise noise(edited(noise_of(NoiseFamily::kGrf),
+                                     [&](NoiseConfig& c) {
+                                       c.grf_sigma_min = 2.0;
+                                       c.grf_sigma_max = 2.0;
+                                     }),
+                              torch::kFloat64);
   const auto k2 = noise.psd(h, w);
   const GaussianPrior exact(mean, power, k2, schedule);
   const double t = 0.5;

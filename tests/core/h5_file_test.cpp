@@ -68,6 +68,29 @@ TEST(H5File, DatasetInfoAndRowReads) {
   }
 }
 
+// A row reader keeps its dataset (and so its file) open: it reads after the File it came from is
+// gone, entry after entry, and names the file and dataset when a range is out of bounds.
+TEST(H5File, RowReaderOutlivesItsFileAndReadsEntryByEntry) {
+  const std::string path = temp_path("row_reader.h5");
+  const auto images = torch::randint(0, 255, {6, 2, 3}, torch::kUInt8);
+  { File::create(path).write_tensor("/images", images); }
+  RowReader reader;
+  { reader = File::open_read(path).row_reader("/images"); }
+  for (int64_t i = 5; i >= 0; --i) {
+    EXPECT_TRUE(torch::equal(reader.read(i, 1, torch::kUInt8)[0], images[i])) << "entry " << i;
+  }
+  EXPECT_TRUE(
+      torch::equal(reader.read(1, 3, torch::kFloat64), images.slice(0, 1, 4).to(torch::kFloat64)));
+  try {
+    reader.read(-1, 1, torch::kUInt8);
+    FAIL() << "expected an error";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'/images'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(RowReader().read(0, 1, torch::kUInt8), H5Error);
+}
+
 TEST(H5File, AttributesRoundTrip) {
   const std::string path = temp_path("attrs.h5");
   {

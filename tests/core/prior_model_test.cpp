@@ -19,10 +19,14 @@
 #include "core/network/h5_weights.hpp"
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
+#include "tests/support/noise_configs.hpp"
 #include "tests/support/test_data.hpp"
 
 namespace wsd {
 namespace {
+
+using test::edited;
+using test::noise_of;
 
 namespace fs = std::filesystem;
 
@@ -64,7 +68,7 @@ TEST(PriorModel, GaussianPriorModelGivesTheExactScoreThroughTheInterface) {
   GaussianPriorModel model(make_gaussian_prior(stats, config));
   Prior& prior = model;
   // The oracle, assembled independently from the same ingredients.
-  const StructuredNoise noise(StructuredNoiseOptions::from_config(config.noise));
+  const StructuredNoise noise(config.noise);
   const GaussianPrior exact(stats.mean, stats.power_spectrum, noise.psd(kSize, kSize),
                             make_schedule("vp", config.model.beta_min, config.model.beta_max));
   auto gen = make_generator(2);
@@ -155,8 +159,10 @@ TEST(PriorModel, LoaderDispatchesNetworksToScoreModel) {
 // Gaussian prior's score is exact, the best any network could learn.
 struct SignCheckSetup {
   GaussianPrior prior = make_gaussian_prior(made_up_statistics(5), config());
-  StructuredNoise noise{
-      StructuredNoiseOptions().family(NoiseFamily::kGrf).grf_sigma_min(1.5).grf_sigma_max(1.5)};
+  StructuredNoise noise{edited(noise_of(NoiseFamily::kGrf), [&](NoiseConfig& c) {
+    c.grf_sigma_min = 1.5;
+    c.grf_sigma_max = 1.5;
+  })};
   torch::Tensor images;
 
   SignCheckSetup() {

@@ -8,9 +8,13 @@
 #include "infer/baselines/wiener_filter.hpp"
 #include "tests/infer/dense_gaussian_posterior.hpp"
 #include "tests/infer/gaussian_problem.hpp"
+#include "tests/support/noise_configs.hpp"
 
 namespace wsd {
 namespace {
+
+using test::edited;
+using test::noise_of;
 
 double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
   return ((a - b).norm() / b.norm()).item<double>();
@@ -56,11 +60,10 @@ TEST(TikhonovCg, AgreesWithTheWienerFilterOnABlur) {
 TEST(TikhonovCg, AgreesWithTheWienerFilterUnderPureGrfHaze) {
   TaskConfig identity;
   identity.operator_name = OperatorType::kIdentity;
-  const auto haze = StructuredNoiseOptions()
-                        .family(NoiseFamily::kGrf)
-                        .grf_sigma_min(4.0)
-                        .grf_sigma_max(4.0)
-                        .dtype(torch::kFloat64);
+  const auto haze = edited(noise_of(NoiseFamily::kGrf), [&](NoiseConfig& c) {
+    c.grf_sigma_min = 4.0;
+    c.grf_sigma_max = 4.0;
+  });
   auto p = test::make_gaussian_problem(identity, 4, 32, 32, 0.3, 7, haze);
   const auto model = p.measurement_model();
   EXPECT_LT(relative_error(tikhonov_cg(*p.op, p.y, model), wiener_filter(*p.op, p.y, model)), 1e-6);

@@ -18,6 +18,7 @@
 #include "infer/baselines/gaussian_measurement_model.hpp"
 #include "operators/measurement_noise.hpp"
 #include "operators/operator_factory.hpp"
+#include "tests/support/noise_configs.hpp"
 
 namespace wsd::test {
 
@@ -41,23 +42,22 @@ struct GaussianProblem {
 };
 
 // GRF noise of one correlation length with a white part, so that no frequency is noiseless.
-inline StructuredNoiseOptions fixed_grf(double sigma) {
-  return StructuredNoiseOptions()
-      .family(NoiseFamily::kMixture)
-      .white_fraction(0.1)
-      .grf_sigma_min(sigma)
-      .grf_sigma_max(sigma)
-      .dtype(torch::kFloat64);
+inline NoiseConfig fixed_grf(double sigma) {
+  return edited(noise_of(NoiseFamily::kMixture), [&](NoiseConfig& c) {
+    c.white_fraction = 0.1;
+    c.grf_sigma_min = sigma;
+    c.grf_sigma_max = sigma;
+  });
 }
 
 // n images [n, 1, h, w] drawn from the prior, measured through `task`'s operator with GRF noise.
 // `measurement_noise` defaults to the prior's own K (Sigma_y proportional to K K^T).
-inline GaussianProblem make_gaussian_problem(
-    const TaskConfig& task, int64_t n, int64_t h, int64_t w, double level, uint64_t seed = 7,
-    StructuredNoiseOptions measurement_noise = fixed_grf(2.0)) {
+inline GaussianProblem make_gaussian_problem(const TaskConfig& task, int64_t n, int64_t h,
+                                             int64_t w, double level, uint64_t seed = 7,
+                                             NoiseConfig measurement_noise = fixed_grf(2.0)) {
   GaussianProblem p{h,
                     w,
-                    StructuredNoise(fixed_grf(2.0)),
+                    StructuredNoise(fixed_grf(2.0), torch::kFloat64),
                     StructuredNoise(measurement_noise),
                     {},
                     make_schedule("vp", 0.1, 20.0),
@@ -83,9 +83,7 @@ inline GaussianProblem make_gaussian_problem(
   return p;
 }
 
-inline StructuredNoiseOptions white_noise() {
-  return StructuredNoiseOptions().family(NoiseFamily::kWhite).dtype(torch::kFloat64);
-}
+inline NoiseConfig white_noise() { return noise_of(NoiseFamily::kWhite); }
 
 inline TaskConfig blur_task(double sigma = 1.5) {
   TaskConfig task;

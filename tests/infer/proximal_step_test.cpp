@@ -14,14 +14,18 @@
 #include "infer/solve/posterior_solver.hpp"
 #include "tests/infer/dense_gaussian_posterior.hpp"
 #include "tests/infer/gaussian_problem.hpp"
+#include "tests/support/noise_configs.hpp"
 
 namespace wsd {
 namespace {
 
+using test::edited;
+using test::noise_of;
+
 struct OracleCase {
   std::string name;
   TaskConfig task;
-  StructuredNoiseOptions noise;
+  NoiseConfig noise;
   double level;
 };
 
@@ -32,11 +36,10 @@ std::vector<OracleCase> oracle_cases() {
   idt.operator_name = OperatorType::kIdt;
   idt.led_grid = 3;
   idt.pixel_size = 0.5;
-  const auto haze = StructuredNoiseOptions()
-                        .family(NoiseFamily::kGrf)
-                        .grf_sigma_min(3.0)
-                        .grf_sigma_max(3.0)
-                        .dtype(torch::kFloat64);
+  const auto haze = edited(noise_of(NoiseFamily::kGrf), [&](NoiseConfig& c) {
+    c.grf_sigma_min = 3.0;
+    c.grf_sigma_max = 3.0;
+  });
   return {{"blur", test::blur_task(1.5), test::fixed_grf(2.0), 0.05},
           {"dehaze", identity, haze, 0.3},
           {"idt", idt, test::fixed_grf(2.0), 0.05}};

@@ -14,9 +14,13 @@
 #include "core/diffusion/gaussian_prior.hpp"
 #include "core/diffusion/schedule.hpp"
 #include "core/noise/structured_noise.hpp"
+#include "tests/support/noise_configs.hpp"
 
 namespace wsd {
 namespace {
+
+using test::edited;
+using test::noise_of;
 
 torch::Tensor ortho_rfft2(const torch::Tensor& x) {
   return torch::fft::rfft2(x, c10::nullopt, {-2, -1}, "ortho");
@@ -38,8 +42,7 @@ FlowMapCheck check_flow_map(const SamplerFn& sampler, int64_t steps,
                             TimeGrid spacing = TimeGrid::kUniform) {
   const int64_t h = 12, w = 10;
   auto schedule = make_schedule("vp", 0.1, 20.0);
-  const StructuredNoise noise(
-      StructuredNoiseOptions().family(NoiseFamily::kPowerLaw).dtype(torch::kFloat64));
+  const StructuredNoise noise(noise_of(NoiseFamily::kPowerLaw), torch::kFloat64);
   const auto k2 = noise.psd(h, w);
   const auto [fy, fx] = rfft2_frequencies(h, w);
   const auto power = 0.3 / (1.0 + 40.0 * (fy.square() + fx.square()));  // smooth "images"
@@ -139,12 +142,13 @@ std::pair<torch::Tensor, torch::Tensor> banded_spectra(const torch::Tensor& cent
 TEST(Samplers, UnconditionalSamplesHaveThePriorsPowerSpectrum) {
   const int64_t h = 8, w = 8, n = 2000;
   auto schedule = make_schedule("vp", 0.1, 20.0);
-  const StructuredNoise noise(StructuredNoiseOptions()
-                                  .family(NoiseFamily::kMixture)
-                                  .grf_sigma_min(1.5)
-                                  .grf_sigma_max(1.5)
-                                  .white_fraction(0.2)
-                                  .dtype(torch::kFloat64));
+  const StructuredNoise noise(edited(noise_of(NoiseFamily::kMixture),
+                                     [&](NoiseConfig& c) {
+                                       c.grf_sigma_min = 1.5;
+                                       c.grf_sigma_max = 1.5;
+                                       c.white_fraction = 0.2;
+                                     }),
+                              torch::kFloat64);
   const auto [fy, fx] = rfft2_frequencies(h, w);
   const auto power =
       (0.3 / (1.0 + 40.0 * (fy.square() + fx.square()))).expand({h, w / 2 + 1}).clone();

@@ -5,11 +5,14 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
+#include "core/model/prior.hpp"
 #include "core/util/errors.hpp"
 #include "tests/train/tiny_run.hpp"
 #include "train/lr_schedule.hpp"
@@ -137,6 +140,36 @@ TEST(Trainer, RunDirectoryHoldsMetricsAndCheckpoints) {
   EXPECT_EQ(summary.state.step, 4);
   EXPECT_EQ(summary.state.images_seen, 32);
   EXPECT_EQ(summary.model_info.parameterisation_name(), "noise");
+}
+
+// Sample grids come from the sampler the caller gives the trainer, fed the EMA network as a
+// prior and 16 images of initial noise; with none given, training runs and draws no grids.
+TEST(Trainer, SampleGridsUseTheCallersSampler) {
+  const fs::path data = make_dataset("grid_data");
+  const fs::path out = fresh_dir("grid_run");
+  TrainRequest request;
+  request.config = tiny_config(data, 4, {"train.sample_every=2"});
+  request.out_dir = out.string();
+  std::vector<std::vector<int64_t>> shapes;
+  request.draw_samples = [&](Prior& prior, const torch::Tensor& x1) {
+    shapes.push_back(x1.sizes().vec());
+    const auto t = torch::full({x1.size(0)}, 0.5, torch::kFloat64);
+    const auto x0 = prior.x0_estimate(x1, t);
+    EXPECT_TRUE(torch::isfinite(x0).all().item<bool>());
+    return x0;
+  };
+  fs::create_directories(out);
+  const std::atomic<bool> stop{false};
+  train(request, stop);
+  ASSERT_EQ(shapes.size(), 2u);  // steps 2 and 4
+  EXPECT_EQ(shapes[0], (std::vector<int64_t>{16, 1, 8, 8}));
+  EXPECT_TRUE(fs::exists(out / "samples" / "step_2.png"));
+  EXPECT_TRUE(fs::exists(out / "samples" / "step_4.png"));
+
+  const fs::path bare = fresh_dir("grid_run_without_sampler");
+  const auto outcome = run_training(tiny_config(data, 2, {"train.sample_every=1"}), bare);
+  EXPECT_EQ(outcome.steps_done, 2);
+  EXPECT_FALSE(fs::exists(bare / "samples"));
 }
 
 // train.images sets the run length in whole global batches: ceil(20 / 8) = 3 steps.
