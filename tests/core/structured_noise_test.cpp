@@ -213,17 +213,12 @@ struct SpectrumCase {
 // bands whatever the implementation. Wide ranges are covered by the conditional test below
 // and the quadrature by PsdQuadratureMatchesIndependentIntegration.
 TEST(StructuredNoise, EmpiricalSpectrumMatchesPsd) {
+  NoiseConfig narrow_rotated = anisotropic_rotated(grf_noise(1.0, 1.2));
+  narrow_rotated.grf_sampling = GrfSampling::kUniform;
   const std::vector<SpectrumCase> cases = {
       {"white", noise_of(NoiseFamily::kWhite), 4096, 32, 32},
       {"grf isotropic", grf_noise(1.0, 1.2), 4096, 32, 32},
-      {"grf anisotropic+rotation",
-       edited(grf_noise(1.0, 1.2),
-              [&](NoiseConfig& c) {
-                c.grf_sampling = GrfSampling::kUniform;
-                c.anisotropic = true;
-                c.rotate = true;
-              }),
-       4096, 32, 32},
+      {"grf anisotropic+rotation", narrow_rotated, 4096, 32, 32},
       {"power_law", noise_of(NoiseFamily::kPowerLaw), 2048, 32, 32},
       {"mixture",
        edited(grf_noise(1.0, 2.0),
@@ -232,14 +227,7 @@ TEST(StructuredNoise, EmpiricalSpectrumMatchesPsd) {
                 c.white_fraction = 0.2;
               }),
        4096, 32, 32},
-      {"grf aniso+rot 37x31",
-       edited(grf_noise(1.0, 1.2),
-              [&](NoiseConfig& c) {
-                c.grf_sampling = GrfSampling::kUniform;
-                c.anisotropic = true;
-                c.rotate = true;
-              }),
-       4096, 37, 31},
+      {"grf aniso+rot 37x31", narrow_rotated, 4096, 37, 31},
       {"power_law 37x31",
        edited(noise_of(NoiseFamily::kPowerLaw), [&](NoiseConfig& c) { c.power_exponent = 3.0; }),
        2048, 37, 31},
