@@ -29,19 +29,19 @@ mkdir -p "$out"
 
 ws=models/fashion_mnist_ws.h5
 conventional=models/fashion_mnist_conventional.h5
+ws_run=fashion_mnist_ws_half_white  # the WS run that scripts/train-priors.sh trains
 if [ "$train" -eq 1 ]; then
   ./scripts/train-priors.sh
-  for name in ws conventional; do
-    run="runs/priors/fashion_mnist_$name"
-    "$wsdiff" export --checkpoint "$run/checkpoints/last.h5" --metrics "$run/metrics.jsonl" \
-      --out "$out/priors/fashion_mnist_$name.h5"
+  for run in "$ws_run" fashion_mnist_conventional; do
+    "$wsdiff" export --checkpoint "runs/priors/$run/checkpoints/last.h5" \
+      --metrics "runs/priors/$run/metrics.jsonl" --out "$out/priors/$run.h5"
   done
-  ws="$out/priors/fashion_mnist_ws.h5"
+  ws="$out/priors/$ws_run.h5"
   conventional="$out/priors/fashion_mnist_conventional.h5"
 fi
-if [ "$train" -eq 0 ] && [ ! -f "$ws" ] && [ -f models/in-progress/fashion_mnist_ws/last.h5 ]; then
+if [ "$train" -eq 0 ] && [ ! -f "$ws" ] && [ -f "models/in-progress/$ws_run/last.h5" ]; then
   wsd_log "the shipped priors are not finished: using the in-progress checkpoints in models/in-progress/"
-  ws=models/in-progress/fashion_mnist_ws/last.h5
+  ws="models/in-progress/$ws_run/last.h5"
   conventional=models/in-progress/fashion_mnist_conventional/last.h5
 fi
 for prior in "$ws" "$conventional"; do

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Trains the shipped Fashion-MNIST priors (models/README.md): the WS prior (GRF noise) and the
-# conventional prior (white noise), from configs/prior_fashion_mnist_{ws,conventional}.yaml,
-# side by side, each on half of the CPU cores (or on the GPU when there is one).
+# Trains the Fashion-MNIST priors (models/README.md): the WS prior (structured noise: GRF with a
+# white share of 0.5) and the conventional prior (white noise), from
+# configs/prior_fashion_mnist_{ws_half_white,conventional}.yaml, side by side, each on half of
+# the CPU cores (or on the GPU when there is one).
 #
 #   ./scripts/train-priors.sh [--steps N] [--set KEY=VALUE]... [--prior NAME]...
 #                                           train (default: the configs' train.steps), resuming;
 #                                           --set overrides a config key of every run; --prior
 #                                           picks configs/prior_fashion_mnist_NAME.yaml (default:
-#                                           ws and conventional; also ws_mixture)
+#                                           ws_half_white and conventional; also ws, the first
+#                                           WS prior with a white share of 0.1, and ws_grf)
 #   ./scripts/train-priors.sh carry         copy each run's last.h5 and metrics.jsonl to
 #                                           models/in-progress/<name>/ (to go on elsewhere)
 #   ./scripts/train-priors.sh export        write each run's EMA weights to models/<name>.h5
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 
 runs="${WSD_PRIORS_RUNS:-runs/priors}"
-[ ${#names[@]} -gt 0 ] || names=(ws conventional)
+[ ${#names[@]} -gt 0 ] || names=(ws_half_white conventional)
 wsdiff=./build/cli/wsdiff
 
 wsd_setup
