@@ -13,11 +13,14 @@
 #   ./scripts/train-priors.sh carry         copy each run's last.h5 and metrics.jsonl to
 #                                           models/in-progress/<name>/ (to go on elsewhere)
 #   ./scripts/train-priors.sh export        write each run's EMA weights to models/<name>.h5
-#                                           and their sha256 to models/SHA256SUMS
+#                                           (the ws_half_white run ships as the WS prior,
+#                                           models/fashion_mnist_ws.h5) and their sha256 to
+#                                           models/SHA256SUMS
 #
-# carry and export take --prior too. Runs live in runs/priors/<name>/ (override with WSD_PRIORS_RUNS) and resume there
-# (--resume auto). A fresh run directory resumes from models/in-progress/<name>/last.h5 when that
-# exists, and its metrics.jsonl comes along, so the validation curve stays whole.
+# carry and export take --prior too. Runs live in runs/priors/<name>/ (override with
+# WSD_PRIORS_RUNS) and resume there (--resume auto). A fresh run directory resumes from
+# models/in-progress/<name>/last.h5 when that exists, and its metrics.jsonl comes along, so the
+# validation curve stays whole.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$WSD_ROOT"
@@ -35,7 +38,7 @@ while [ $# -gt 0 ]; do
       [ -f "configs/prior_fashion_mnist_$2.yaml" ] ||
         { wsd_log "no config configs/prior_fashion_mnist_$2.yaml for --prior $2"; exit 2; }
       names+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) wsd_log "unknown argument '$1' (see --help)"; exit 2 ;;
   esac
 done
@@ -61,11 +64,14 @@ case "$action" in
   export)
     for name in "${names[@]}"; do
       run="$runs/fashion_mnist_$name"
+      shipped="$name"
+      [ "$name" = ws_half_white ] && shipped=ws  # the shipped WS prior keeps its file name
       "$wsdiff" export --checkpoint "$run/checkpoints/last.h5" --metrics "$run/metrics.jsonl" \
-        --out "models/fashion_mnist_$name.h5"
+        --out "models/fashion_mnist_$shipped.h5"
+      wsd_log "$run -> models/fashion_mnist_$shipped.h5"
     done
     (cd models && sha256sum fashion_mnist_*.h5 > SHA256SUMS)
-    wsd_log "exported: ${names[*]} -> models/fashion_mnist_<name>.h5, sha256 in models/SHA256SUMS"
+    wsd_log "sha256 in models/SHA256SUMS"
     exit 0 ;;
 esac
 

@@ -101,26 +101,29 @@ TEST(ShippedPriors, MatchTheirChecksumsAndLoadAsEmaOnlyPriors) {
 }
 
 // What each prior reached on these 64 samples (models/README.md), with margin for a change of
-// platform: a guard against regressions, looser than the shipping criteria (>= 99.9% in range,
-// mean image and every band within 10% on 1,000 samples), which these priors do not meet yet.
+// platform: a guard against regressions. 64 samples cannot show the shipping criteria themselves
+// (>= 99.9% in range, mean image and every band within 10% on 1,000 samples, checked with
+// scripts/check_samples.py): 64 test images drawn at random are 9% +- 2% from the test set in
+// mean image, and up to 19% (95th percentile) in their worst band.
 struct SampleBounds {
   double min_in_range, max_mean_error, max_band_error;
 };
 
 SampleBounds bounds_for(const fs::path& prior) {
-  // Measured: WS 99.94% in range, mean image 14%, worst band 40%; conventional 99.87%, 13%, 27%.
-  if (prior.filename() == "fashion_mnist_ws.h5") return {0.995, 0.25, 0.55};
-  return {0.995, 0.25, 0.45};
+  // Measured: WS 99.96% in range, mean image 12.8%, worst band 32%;
+  // conventional 99.95%, 9.9%, 17%.
+  if (prior.filename() == "fashion_mnist_ws.h5") return {0.995, 0.20, 0.45};
+  return {0.995, 0.16, 0.30};
 }
 
-// 64 unclamped samples, 50 exponential steps, against 2,000 test images.
+// 64 unclamped samples, 50 dpm_solver_2m steps, against 2,000 test images.
 TEST(ShippedPriors, SampleLikeTheData) {
   const auto truth = statistics_of(test_images(2000));
   for (const auto& prior : shipped_priors()) {
     SCOPED_TRACE(prior.path.string());
     const fs::path out = fs::path(::testing::TempDir()) / ("shipped_" + prior.path.stem().string());
     const auto r = test::run_wsdiff({"sample", "--checkpoint", prior.path.string(), "--n", "64",
-                                     "--steps", "50", "--set", "sampler.method=exponential",
+                                     "--steps", "50", "--set", "sampler.method=dpm_solver_2m",
                                      "--device", "cpu", "--out", out.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto x = h5::File::open_read((out / "samples.h5").string()).read_tensor("/samples");
