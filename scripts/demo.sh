@@ -51,7 +51,7 @@ done
 # Unconditional samples first: what the WS prior has learnt, at a glance.
 wsd_log "16 unconditional samples from the WS prior -> $out/samples/samples.png"
 "$wsdiff" --log-level warn sample --checkpoint "$ws" --n 16 --steps 50 --out "$out/samples" \
-  --set sampler.method=exponential
+  --set sampler.method=dpm_solver_2m
 
 # 50 exponential steps, each the Gaussian posterior transition under the task's noise model
 # (sampler.likelihood proximal): no data weight to tune, so no validation runs.

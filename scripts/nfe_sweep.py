@@ -8,10 +8,13 @@ then solved with each prior of models/ at each number of steps (`wsdiff solve`, 
 sampler settings: exponential + proximal, data weight 1) and the mean PSNR/SSIM read from the
 solver's output. Writes nfe_sweep.json and nfe_sweep.png (one panel per task) into --out.
 Network evaluations per image = steps + 1 (the final Tweedie step). With --tasks, the tasks of an
-existing nfe_sweep.json with the same images and steps stay in it. A driver from outside the
-product (needs h5py and matplotlib in the project's .venv: `.venv/bin/pip install matplotlib`).
+existing nfe_sweep.json with the same images, steps and prior files (sha256) stay in it. A
+driver from outside the product (needs h5py and matplotlib in the project's .venv:
+`.venv/bin/pip install matplotlib`). Solves are cached in --work by task, prior and steps: give
+a fresh --work when the priors change.
 """
 import argparse
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -43,13 +46,16 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     out_dir = Path(args.out)
     results = {"images": args.images, "sampler": "exponential + proximal, lambda 1",
-               "evaluations_per_image": [s + 1 for s in steps], "tasks": {}}
+               "evaluations_per_image": [s + 1 for s in steps],
+               "priors": {name: {"file": prior, "sha256": hashlib.sha256(
+                   (ROOT / prior).read_bytes()).hexdigest()} for name, prior in PRIORS.items()},
+               "tasks": {}}
     # Tasks swept earlier with the same settings stay in the file: --tasks adds or redoes some.
     previous = out_dir / "nfe_sweep.json"
     if previous.exists():
         old = json.loads(previous.read_text())
-        if (old.get("images"), old.get("evaluations_per_image")) == (
-                args.images, results["evaluations_per_image"]):
+        if (old.get("images"), old.get("evaluations_per_image"), old.get("priors")) == (
+                args.images, results["evaluations_per_image"], results["priors"]):
             results["tasks"] = old["tasks"]
     for task in args.tasks.split(","):
         meas = work / f"{task}.h5"
