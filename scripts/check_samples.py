@@ -41,13 +41,19 @@ def relative_error(estimate, reference):
     return float(np.linalg.norm(estimate - reference) / np.linalg.norm(reference))
 
 
+def band_index(size):
+    """The band of |f| (0 to BANDS - 1, up to 0.5 cycles/px; the corners beyond go to the last)
+    of each frequency of a size x size FFT."""
+    f = np.fft.fftfreq(size)
+    radius = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
+    return np.minimum((radius / 0.5 * BANDS).astype(int), BANDS - 1)
+
+
 def radial_spectrum(images):
     """Mean power per band of |f| of the images minus their mean image."""
     centred = images - images.mean(axis=0, keepdims=True)
     power = (np.abs(np.fft.fft2(centred, norm="ortho")) ** 2).mean(axis=0)
-    f = np.fft.fftfreq(images.shape[-1])
-    radius = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
-    band = np.minimum((radius / 0.5 * BANDS).astype(int), BANDS - 1)
+    band = band_index(images.shape[-1])
     return np.array([power[band == b].mean() for b in range(BANDS)])
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from check_samples import BANDS, test_set  # noqa: E402
+from check_samples import BANDS, band_index, test_set  # noqa: E402
 
 BETA_MIN, BETA_MAX = 0.1, 20.0
 
@@ -81,10 +81,9 @@ def main():
                        check=True, capture_output=True)
         with h5py.File(outputs, "r") as f:
             out = np.asarray(f["y"], np.float64)[:, 0]
-    f = np.fft.fftfreq(size)
-    band = np.minimum((np.sqrt(f[:, None] ** 2 + f[None, :] ** 2) / 0.5 * BANDS).astype(int),
-                      BANDS - 1)
+    band = band_index(size)
     clean = np.fft.fft2(x0 - mean, norm="ortho")
+    clean_power = (np.abs(clean) ** 2).mean(0)
     sd = args.sigma_data
     print(f"{args.checkpoint}: {len(x0)} test images, bands low to high")
     for i, t in enumerate(times):
@@ -95,7 +94,6 @@ def main():
         estimate = np.fft.fft2(x0_hat - mean, norm="ortho")
         cross = np.real(estimate * np.conj(clean)).mean(0)
         power = (np.abs(estimate) ** 2).mean(0)
-        clean_power = (np.abs(clean) ** 2).mean(0)
         slope = [cross[band == b].sum() / power[band == b].sum() for b in range(BANDS)]
         held = [power[band == b].sum() / clean_power[band == b].sum() for b in range(BANDS)]
         print(f"t={t:.2f}  slope " + " ".join(f"{v:5.2f}" for v in slope) +
