@@ -14,12 +14,13 @@
 #           (20 timed steps, extrapolated to 1000);
 #         - posterior sampling with models/fashion_mnist_ws.h5 on the dehaze and deblur_dehaze
 #           measurements, batch 1 and 16, at 1000 Euler steps with the ws step (Algorithm 1)
-#           and at the tasks' own few-step setting (50 exponential steps, proximal step);
+#           and at the tasks' own few-step setting (50 exponential steps, proximal step); and
+#           as CUDA graphs (sampler.cuda_graph), 16 measurements one at a time, Algorithm 1
+#           and 50 dpm_solver_2m steps with the ws step (the proximal step cannot be recorded);
 #         - structured noise for 128 images of 3x32x32;
 #       and writes them into one JSON object (default: runs/gpu-bench.json), keyed by what ran.
 #
-# bf16 is network evaluation under autocast; CUDA-graph capture of a sampler step is not part
-# of the product yet (docs/gpu.md).
+# bf16 is network evaluation under autocast (docs/gpu.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -70,6 +71,17 @@ run() {
         --set sampler.likelihood=ws --set sampler.steps=1000 --set sampler.lambda=auto
       bench "solve_${task}_few_step_batch$batch" --what solve --checkpoint models/fashion_mnist_ws.h5 \
         --measurements "$meas_dir/$task.h5" --batch "$batch"
+    done
+    # 16 measurements one at a time: one recording, replayed for the other 15.
+    for setting in algorithm1 few_step; do
+      local sampler_args=()
+      [ "$setting" = algorithm1 ] && sampler_args=(--set sampler.method=euler
+        --set sampler.likelihood=ws --set sampler.steps=1000 --set sampler.lambda=auto)
+      [ "$setting" = few_step ] && sampler_args=(--set sampler.method=dpm_solver_2m
+        --set sampler.likelihood=ws --set sampler.steps=50 --set sampler.lambda=auto)
+      bench "solve_${task}_${setting}_cuda_graph_16_at_batch1" --what solve \
+        --checkpoint models/fashion_mnist_ws.h5 --measurements "$meas_dir/$task.h5" --batch 16 \
+        --set sampler.batch_size=1 --set sampler.cuda_graph=true "${sampler_args[@]}"
     done
   done
   bench noise_3x32x32 --what noise --shape 3,32,32 --batch 128

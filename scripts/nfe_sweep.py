@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
 """PSNR against network evaluations for the shipped priors on every task of experiments/.
 
-    scripts/nfe_sweep.py [--images N] [--steps 5,10,20,...] [--tasks a,b] [--out experiments/results]
+    scripts/nfe_sweep.py [--images N] [--steps 5,10,20,...] [--tasks a,b]
+                         [--methods exponential+proximal,dpm_solver_2m+ws,...]
+                         [--reference [--reference-steps 1000]] [--out experiments/results] [--work DIR]
 
-For each task, measurements of its first N test images are simulated once (`wsdiff simulate`),
-then solved with each prior of models/ at each number of steps (`wsdiff solve`, the task's own
-sampler settings: exponential + proximal, data weight 1) and the mean PSNR/SSIM read from the
-solver's output. Writes nfe_sweep.json and nfe_sweep.png (one panel per task) into --out.
-Network evaluations per image = steps + 1 (the final Tweedie step). With --tasks, the tasks of an
-existing nfe_sweep.json with the same images, steps and prior files (sha256) stay in it. A
-driver from outside the product (needs h5py and matplotlib in the project's .venv:
-`.venv/bin/pip install matplotlib`). Solves are cached in --work by task, prior and steps: give
-a fresh --work when the priors change.
+For each task, measurements of its first N test images are simulated once (`wsdiff simulate`).
+Each method is a sampler + likelihood step (`sampler.method` + `sampler.likelihood`):
+- `exponential+proximal` (the default, the tasks' own setting) needs no data weight: it is
+  solved at lambda 1, the noise model as given (`wsdiff solve`);
+- every other method takes its data weight from --lambda-grid, chosen by `wsdiff eval` on the
+  task's validation images of the training split at the same step count (never on the test
+  images), then scored on the same N test images; weights beyond an explicit step's stability
+  bound are skipped, and a point where none is left is reported and left out.
+--reference adds Algorithm 1 of the paper per task and prior: `euler` + `ws` at 1000 steps with
+its best lambda of --lambda-grid, chosen the same way; the plot draws it as a dashed line.
+Network evaluations per image = steps + 1 (the final Tweedie step), twice the steps for heun.
+
+Writes nfe_sweep.json and nfe_sweep.png (one panel per task) into --out. Points of an existing
+nfe_sweep.json with the same images and prior files (sha256) stay in it, so a run may add tasks,
+methods or step counts. A driver from outside the product (needs h5py and matplotlib in the
+project's .venv). Solves are cached in --work by task, prior, method and steps: give a fresh
+--work when the priors change.
 """
 import argparse
 import hashlib
@@ -26,11 +36,114 @@ TASKS = ["dehaze", "deblur_dehaze", "denoise_structured", "transport_of_intensit
          "deblur_white"]
 PRIORS = {"WS prior": "models/fashion_mnist_ws.h5",
           "conventional prior": "models/fashion_mnist_conventional.h5"}
+FIXED_WEIGHT = "exponential+proximal"
+REFERENCE = "euler+ws"
+
+
+class NoStableWeight(Exception):
+    """No data weight of the grid is stable for an explicit likelihood step at these steps."""
 
 
 def wsdiff(*args):
-    subprocess.run([str(ROOT / "build" / "cli" / "wsdiff"), *args], check=True,
-                   capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run([str(ROOT / "build" / "cli" / "wsdiff"), *args], capture_output=True,
+                         text=True, cwd=ROOT)
+    if run.returncode != 0:
+        if "no weight of eval.lambda_grid is stable" in run.stderr:
+            raise NoStableWeight()
+        raise SystemExit(f"wsdiff {args[0]} failed ({run.returncode}):\n{run.stderr[-2000:]}")
+
+
+def evaluations(method, steps):
+    return 2 * steps + 1 if method.startswith("heun+") else steps + 1
+
+
+def solve_fixed_weight(task, prior, steps, meas, work, images):
+    """exponential + proximal at lambda 1: mean PSNR/SSIM and seconds per image."""
+    out = work / f"{task}_{prior_tag(prior)}_{steps}.h5"
+    if not out.exists():  # else a finished solve of an earlier, interrupted sweep
+        wsdiff("solve", "--checkpoint", PRIORS[prior], "--measurements", str(meas), "--out",
+               str(out), "--device", "cpu", "--set", f"sampler.steps={steps}",
+               "--set", "sampler.lambda=1", "--set", f"sampler.batch_size={images}")
+    with h5py.File(out, "r") as f:
+        return {"psnr": float(f["/psnr"][()].mean()), "ssim": float(f["/ssim"][()].mean()),
+                "seconds_per_image": float(f.attrs["seconds"]) / images, "lambda": 1.0}
+
+
+def solve_chosen_weight(task, prior, method, steps, work, images, grid):
+    """Any sampler + likelihood through `wsdiff eval`: lambda chosen on validation images."""
+    sampler, likelihood = method.split("+")
+    out = work / f"eval_{task}_{prior_tag(prior)}_{sampler}_{likelihood}_{steps}"
+    results = out / "results.json"
+    if not results.exists():
+        wsdiff("eval", "-c", f"experiments/{task}.yaml", "-o", str(out), "--device", "cpu",
+               "--set", "eval.methods=[ws_prior]", "--set", f"eval.checkpoint={PRIORS[prior]}",
+               "--set", f"eval.n_images={images}", "--set", "eval.save_png=false",
+               "--set", f"eval.lambda_grid=[{','.join(str(g) for g in grid)}]",
+               "--set", f"sampler.method={sampler}", "--set", f"sampler.likelihood={likelihood}",
+               "--set", f"sampler.steps={steps}", "--set", f"sampler.batch_size={images}")
+    row = next(m for task_result in json.loads(results.read_text())["tasks"]
+               for m in task_result["methods"] if m["method"] == "ws_prior")
+    return {"psnr": row["psnr"]["mean"], "ssim": row["ssim"]["mean"],
+            "seconds_per_image": row["seconds_per_image"], "lambda": row["lambda"]}
+
+
+def prior_tag(prior):
+    return prior.split()[0]
+
+
+def point(task, prior, method, steps, meas, work, args, grid):
+    if method == FIXED_WEIGHT:
+        row = solve_fixed_weight(task, prior, steps, meas, work, args.images)
+    else:
+        try:
+            row = solve_chosen_weight(task, prior, method, steps, work, args.images, grid)
+        except NoStableWeight:
+            print(f"{task} | {prior} | {method} {steps} steps: no stable weight in the grid",
+                  flush=True)
+            return None
+    row.update({"method": method, "steps": steps, "evaluations": evaluations(method, steps)})
+    print(f"{task} | {prior} | {method} {steps} steps: PSNR {row['psnr']:.2f} dB "
+          f"(lambda {row['lambda']:g})", flush=True)
+    return row
+
+
+def plot(results, out_dir):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tasks = [t for t in TASKS if t in results["tasks"]]
+    columns = min(3, len(tasks))
+    rows_of_panels = (len(tasks) + columns - 1) // columns
+    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(3.8 * columns, 3.1 * rows_of_panels),
+                             squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.set_visible(False)
+    colours = {"WS prior": "tab:blue", "conventional prior": "tab:orange"}
+    markers = ["o", "s", "^", "v", "D", "x"]
+    methods = sorted({r["method"] for t in tasks for p in results["tasks"][t].values()
+                      for r in p["points"]}, key=lambda m: (m != FIXED_WEIGHT, m))
+    for ax, task in zip(axes.flat, tasks):
+        for prior, entry in results["tasks"][task].items():
+            for i, method in enumerate(methods):
+                rows = sorted((r for r in entry["points"] if r["method"] == method),
+                              key=lambda r: r["evaluations"])
+                if rows:
+                    ax.plot([r["evaluations"] for r in rows], [r["psnr"] for r in rows],
+                            marker=markers[i % len(markers)], color=colours.get(prior),
+                            linestyle="-" if i == 0 else ":", label=f"{prior}, {method}")
+            if "reference" in entry:
+                ax.axhline(entry["reference"]["psnr"], color=colours.get(prior), linestyle="--",
+                           linewidth=1,
+                           label=f"{prior}, Algorithm 1 ({entry['reference']['steps']} steps)")
+        ax.set_xscale("log")
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel("network evaluations per image")
+        ax.grid(alpha=0.3)
+    for row in axes:
+        row[0].set_ylabel("PSNR (dB)")
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out_dir / "nfe_sweep.png", dpi=110)
 
 
 def main():
@@ -38,72 +151,53 @@ def main():
     parser.add_argument("--images", type=int, default=25)
     parser.add_argument("--steps", default="5,10,20,50,100,250")
     parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--methods", default=FIXED_WEIGHT)
+    parser.add_argument("--lambda-grid", default="0.1,0.3,1,3,10,30,100",
+                        help="data weights the methods other than exponential+proximal and "
+                             "the reference choose from")
+    parser.add_argument("--reference", action="store_true")
+    parser.add_argument("--reference-steps", type=int, default=1000)
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results"))
     parser.add_argument("--work", default=str(ROOT / "runs" / "nfe_sweep"))
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
+    grid = [float(g) for g in args.lambda_grid.split(",")]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     out_dir = Path(args.out)
-    results = {"images": args.images, "sampler": "exponential + proximal, lambda 1",
-               "evaluations_per_image": [s + 1 for s in steps],
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = {"images": args.images,
+               "methods": {FIXED_WEIGHT: "lambda 1 (the noise model as given)",
+                           "other": "lambda from the grid, chosen on validation images",
+                           "reference": f"Algorithm 1: euler + ws, {args.reference_steps} steps, "
+                                        "best lambda"},
                "priors": {name: {"file": prior, "sha256": hashlib.sha256(
                    (ROOT / prior).read_bytes()).hexdigest()} for name, prior in PRIORS.items()},
                "tasks": {}}
-    # Tasks swept earlier with the same settings stay in the file: --tasks adds or redoes some.
     previous = out_dir / "nfe_sweep.json"
     if previous.exists():
         old = json.loads(previous.read_text())
-        if (old.get("images"), old.get("evaluations_per_image"), old.get("priors")) == (
-                args.images, results["evaluations_per_image"], results["priors"]):
+        if (old.get("images"), old.get("priors")) == (args.images, results["priors"]):
             results["tasks"] = old["tasks"]
     for task in args.tasks.split(","):
         meas = work / f"{task}.h5"
         if not meas.exists():
             wsdiff("simulate", "--config", f"experiments/{task}.yaml", "--n", str(args.images),
                    "--out", str(meas), "--device", "cpu")
-        results["tasks"][task] = {}
-        for name, prior in PRIORS.items():
-            rows = []
-            for n in steps:
-                out = work / f"{task}_{name.split()[0]}_{n}.h5"
-                if not out.exists():  # else a finished solve of an earlier, interrupted sweep
-                    wsdiff("solve", "--checkpoint", prior, "--measurements", str(meas), "--out",
-                           str(out), "--device", "cpu", "--set", f"sampler.steps={n}",
-                           "--set", "sampler.lambda=1", "--set",
-                           f"sampler.batch_size={args.images}")
-                with h5py.File(out, "r") as f:
-                    rows.append({"steps": n, "evaluations": n + 1,
-                                 "psnr": float(f["/psnr"][()].mean()),
-                                 "ssim": float(f["/ssim"][()].mean()),
-                                 "seconds_per_image": float(f.attrs["seconds"]) / args.images})
-                print(f"{task} {name} {n} steps: PSNR {rows[-1]['psnr']:.2f} dB", flush=True)
-            results["tasks"][task][name] = rows
-    (out_dir / "nfe_sweep.json").write_text(json.dumps(results, indent=1))
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    tasks = [t for t in TASKS if t in results["tasks"]]
-    columns = min(3, len(tasks))
-    rows_of_panels = (len(tasks) + columns - 1) // columns
-    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(3.6 * columns, 3.0 * rows_of_panels),
-                             squeeze=False)
-    for ax in axes.flat[len(tasks):]:
-        ax.set_visible(False)
-    for ax, task in zip(axes.flat, tasks):
-        for name, rows in results["tasks"][task].items():
-            ax.plot([r["evaluations"] for r in rows], [r["psnr"] for r in rows], "o-",
-                    label=name)
-        ax.set_xscale("log")
-        ax.set_title(task, fontsize=9)
-        ax.set_xlabel("network evaluations per image")
-        ax.grid(alpha=0.3)
-    for row in axes:
-        row[0].set_ylabel("PSNR (dB)")
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "nfe_sweep.png", dpi=110)
+        for prior in PRIORS:
+            entry = results["tasks"].setdefault(task, {}).setdefault(prior, {"points": []})
+            for method in args.methods.split(","):
+                for n in steps:
+                    row = point(task, prior, method, n, meas, work, args, grid)
+                    entry["points"] = [r for r in entry["points"]
+                                       if (r["method"], r["steps"]) != (method, n)]
+                    if row:
+                        entry["points"].append(row)
+            if args.reference:
+                entry["reference"] = point(task, prior, REFERENCE, args.reference_steps, meas,
+                                           work, args, grid)
+            (out_dir / "nfe_sweep.json").write_text(json.dumps(results, indent=1))
+    plot(results, out_dir)
     print(f"wrote {out_dir / 'nfe_sweep.json'} and {out_dir / 'nfe_sweep.png'}")
 
 

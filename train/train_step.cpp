@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/network/bf16_autocast.hpp"
+#include "core/noise/noise_power_filter.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/seeds.hpp"
@@ -91,6 +92,11 @@ TrainStep::TrainStep(const Config& config, torch::Device device,
   for (auto& p : network_->parameters()) grads_.push_back(p.mutable_grad());
   ema_ = std::make_unique<Ema>(*network_, tc.ema_decay);
 
+  if (tc.loss_weighting != LossWeighting::kUniform) {
+    const int64_t s = config_.model.image_size;
+    const double exponent = tc.loss_weighting == LossWeighting::kNoisePower ? 1.0 : 0.5;
+    frequency_filter_ = noise_power_filter(noise_, s, s, exponent).to(device_, torch::kFloat32);
+  }
   const int64_t b = tc.batch_size, w = communicator_->world_size();
   const int64_t r = communicator_->rank();
   for (int64_t a = 0; a < tc.grad_accum; ++a) {
@@ -130,7 +136,7 @@ StepResult TrainStep::run(const std::function<torch::Tensor()>& next_micro_batch
     const auto x0 = next_micro_batch().to(device_, /*non_blocking=*/true);
     const auto t = t_all.index_select(0, rows_[static_cast<size_t>(a)]);
     const auto n = n_all.index_select(0, rows_[static_cast<size_t>(a)]);
-    auto loss = loss_(model, x0, n, t).loss;
+    auto loss = loss_(model, x0, n, t, frequency_filter_).loss;
     if (inject) loss = loss * std::numeric_limits<double>::quiet_NaN();
     if (a + 1 == tc.grad_accum) reducer_->arm();
     (tc.grad_accum > 1 ? loss / static_cast<double>(tc.grad_accum) : loss).backward();

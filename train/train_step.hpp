@@ -87,6 +87,7 @@ class TrainStep {
   std::unique_ptr<Ema> ema_;
   std::vector<torch::Tensor> grads_;
   std::vector<torch::Tensor> rows_;  // per micro-batch: this rank's rows of the global draw
+  torch::Tensor frequency_filter_;   // train.loss_weighting; undefined = uniform
   int64_t global_batch_;
   bool bf16_;
 };

@@ -31,6 +31,7 @@ enum class NoiseSchedule { kVp, kCosine };
 
 enum class OptimizerType { kAdam, kAdamW };
 enum class LrSchedule { kConstant, kCosine };
+enum class LossWeighting { kUniform, kNoisePower, kNoiseAmplitude };
 enum class Precision { kFp32, kBf16 };
 enum class DeviceKind { kAuto, kCpu, kCuda };
 
@@ -170,6 +171,14 @@ template <>
 struct EnumTraits<LrSchedule> {
   static constexpr std::array<EnumEntry<LrSchedule>, 2> kValues{
       {{LrSchedule::kConstant, "constant"}, {LrSchedule::kCosine, "cosine"}}};
+};
+
+template <>
+struct EnumTraits<LossWeighting> {
+  static constexpr std::array<EnumEntry<LossWeighting>, 3> kValues{
+      {{LossWeighting::kUniform, "uniform"},
+       {LossWeighting::kNoisePower, "noise_power"},
+       {LossWeighting::kNoiseAmplitude, "noise_amplitude"}}};
 };
 
 template <>

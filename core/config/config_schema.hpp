@@ -198,6 +198,10 @@ struct Schema<TrainConfig> {
     v.field("lr_schedule", &T::lr_schedule, "after warm-up: constant, or cosine decay to 0");
     v.field("ema_decay", &T::ema_decay, "decay of the weight EMA used for sampling",
             between(inclusive(0), exclusive(1)));
+    v.field("loss_weighting", &T::loss_weighting,
+            "uniform; noise_power or noise_amplitude: each frequency's error weighted by the "
+            "training noise's mean power there, or by its square root (the same minimiser; more "
+            "signal where structured noise is strongest); validation stays uniform");
     v.field("grad_clip", &T::grad_clip, "max global gradient norm; 0 = off", at_least(0));
     v.field("precision", &T::precision, "fp32, or bf16 autocast");
     v.field("channels_last", &T::channels_last, "NHWC memory format (faster convs on GPUs)");
@@ -266,6 +270,9 @@ struct Schema<SamplerConfig> {
     v.field("use_ema", &T::use_ema, "sample with the EMA weights");
     v.field("clamp_x0", &T::clamp_x0,
             "safeguard: clamp the Tweedie estimate to [-1, 1] and recompute the score from it");
+    v.field("cuda_graph", &T::cuda_graph,
+            "posterior sampling on CUDA: replay each batch's whole trajectory as one CUDA graph "
+            "(deterministic samplers; likelihood none, ws or normalised_gradient)");
   }
   static void check(const T& c, const rules::CrossCheck& out) {
     if (c.likelihood == LikelihoodType::kProximal && c.method != SamplerMethod::kExponential) {

@@ -95,6 +95,9 @@ struct TrainConfig {
   std::int64_t warmup_steps = 0;
   LrSchedule lr_schedule = LrSchedule::kConstant;
   double ema_decay = 0.999;
+  // How the training loss weighs the error across frequencies (docs/maths.md, "Loss weighting
+  // across frequencies"); validation always reports the uniform loss.
+  LossWeighting loss_weighting = LossWeighting::kUniform;
   double grad_clip = 1.0;  // 0 = off.
   Precision precision = Precision::kFp32;
   bool channels_last = false;
@@ -134,6 +137,9 @@ struct SamplerConfig {
   // Safeguard: clamp the prior's Tweedie estimate to [-1, 1] and recompute the whitened score
   // from it at every evaluation. Off by default; results with it are reported separately.
   bool clamp_x0 = false;
+  // Record each batch's whole reverse trajectory once as a CUDA graph and replay it for every
+  // later batch of the same shape (infer/solve/graphed_trajectory.hpp). CUDA only; off by default.
+  bool cuda_graph = false;
 };
 
 // Section `task`: the inverse problem (forward operator + measurement noise).

@@ -137,10 +137,19 @@ torch::Tensor ForwardProcess::loss_weight(const torch::Tensor& t) const {
 }
 
 LossTerms ForwardProcess::loss(const torch::Tensor& output, const torch::Tensor& target,
-                               const torch::Tensor& t) const {
+                               const torch::Tensor& t,
+                               const torch::Tensor& frequency_filter) const {
   TORCH_CHECK(output.sizes() == target.sizes(), "loss: output ", output.sizes(), " vs target ",
               target.sizes());
-  const auto diff = at_least_float(output) - at_least_float(target);
+  auto diff = at_least_float(output) - at_least_float(target);
+  if (frequency_filter.defined()) {
+    // Orthonormal transforms: by Parseval the filtered error's mean square is the
+    // filter^2-weighted mean of the error's power over the full frequency grid.
+    const int64_t h = diff.size(-2), w = diff.size(-1);
+    const auto filter = frequency_filter.to(diff.device(), diff.scalar_type());
+    diff = torch::fft::irfft2(torch::fft::rfft2(diff, c10::nullopt, {-2, -1}, "ortho") * filter,
+                              std::vector<int64_t>{h, w}, {-2, -1}, "ortho");
+  }
   const auto mse = diff.square().flatten(1).mean(1);
   // Weights are reshaped to [N] explicitly: broadcasting a [N] weight against [N, C, H, W]
   // would align it with the last axis and mix samples (the published code's bug).

@@ -111,10 +111,13 @@ class ForwardProcess {
   // Per-sample loss weights, float64 [N]: beta_t^2 (ws), 1 (noise, edm, velocity).
   torch::Tensor loss_weight(const torch::Tensor& t) const;
 
-  // Weighted MSE of `output` against `target` (both [N, ...]); float32 at least, so bf16 network
-  // outputs are reduced in float32.
-  LossTerms loss(const torch::Tensor& output, const torch::Tensor& target,
-                 const torch::Tensor& t) const;
+  // Weighted MSE of `output` against `target` (both [N, C, H, W]); float32 at least, so bf16
+  // network outputs are reduced in float32. With `frequency_filter` ([H, W/2+1], real, >= 0) the
+  // error is filtered by it in the Fourier domain first (a filter even in f, as a noise psd is), so
+  // each frequency's squared error is weighted by the filter's square (train.loss_weighting); a
+  // filter of ones changes nothing.
+  LossTerms loss(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& t,
+                 const torch::Tensor& frequency_filter = {}) const;
 
   // THE conversion of a network output at x_t to the whitened score s_W (diffusion only):
   // ws: sign * output; noise: -(beta/sigma) sign * output; edm: (beta/sigma^2)(alpha x_0 - x_t)

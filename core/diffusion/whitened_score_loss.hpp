@@ -25,11 +25,12 @@ class WhitenedScoreLoss {
 
   const ForwardProcess& process() const { return process_; }
 
-  // The loss of `model` on clean images x0 [N, ...], noise n (same shape) and times t [N],
-  // reduced in float32 at least.
+  // The loss of `model` on clean images x0 [N, C, H, W], noise n (same shape) and times t [N],
+  // reduced in float32 at least; `frequency_filter` as in ForwardProcess::loss.
   LossTerms operator()(const Model& model, const torch::Tensor& x0, const torch::Tensor& n,
-                       const torch::Tensor& t) const {
-    return process_.loss(model(process_.perturb(x0, n, t), t), process_.target(x0, n, t), t);
+                       const torch::Tensor& t, const torch::Tensor& frequency_filter = {}) const {
+    return process_.loss(model(process_.perturb(x0, n, t), t), process_.target(x0, n, t), t,
+                         frequency_filter);
   }
 
  private:

@@ -9,6 +9,7 @@
 #include "core/util/seeds.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 #include "infer/likelihood/proximal_step.hpp"
+#include "infer/solve/graphed_trajectory.hpp"
 
 namespace wsd {
 
@@ -73,28 +74,50 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
     return prior.whitened_score(x, t);
   };
   if (sampler.clamp_x0) score = clamped_tweedie_score(prior.schedule(), score);
+  const LambdaWeight weight{lambda, sampler.lambda_schedule, t_eps};
+  std::unique_ptr<GraphedTrajectory> graphed;
+  if (sampler.cuda_graph) {
+    check_graphable(sampler);
+    // The whole trajectory from x_T to the Tweedie estimate, with no per-step callback: progress
+    // and the divergence check come once per batch. Its first three steps (every kind of step a
+    // second-order multistep sampler takes) are the warm-up.
+    const auto trajectory_on = [&](std::vector<double> times) {
+      return [&, times](const torch::Tensor& x_start, const torch::Tensor& y_batch) {
+        SamplerContext context;
+        context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y_batch, weight);
+        auto x = sample(prior.schedule(), score, x_start.clone(), times, context);
+        return tweedie_from_score(prior.schedule(), score, x, times.back());
+      };
+    };
+    const std::vector<double> first_steps(grid.begin(),
+                                          grid.begin() + std::min<size_t>(grid.size(), 4));
+    graphed = std::make_unique<GraphedTrajectory>(trajectory_on(grid), trajectory_on(first_steps));
+  }
   std::vector<torch::Tensor> parts;
   const int64_t batch = std::max<int64_t>(1, sampler.batch_size);
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(n, start + batch);
     const std::vector<uint64_t> seeds(seeds_all.begin() + start, seeds_all.begin() + end);
     auto x = prior_noise.sample_per_image(seeds, shape[0], shape[1], shape[2], device);
-    SamplerContext context;
-    context.noise = &prior_noise;
-    context.seeds = seeds;
-    context.callback = DivergenceGuard(setting, start, m).wrap(on_step);
     const auto y = y_all.slice(0, start, end).to(device, x.scalar_type());
-    const LambdaWeight weight{lambda, sampler.lambda_schedule, t_eps};
-    if (proximal) {
-      auto step = std::make_shared<ProximalLikelihoodStep>(problem.op, y, weight, *problem.model,
-                                                           prior_noise_power, seeds);
-      x = step->initial_state(x, prior.schedule().alpha(grid.front()),
-                              prior.schedule().sigma(grid.front()));
-      context.likelihood = step;
+    if (graphed) {
+      torch::NoGradGuard no_grad;
+      x = (*graphed)(x, y);
+      DivergenceGuard(setting, start, m).check(sampler.steps, sampler.steps, x);
     } else {
-      context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y, weight);
-    }
-    {
+      SamplerContext context;
+      context.noise = &prior_noise;
+      context.seeds = seeds;
+      context.callback = DivergenceGuard(setting, start, m).wrap(on_step);
+      if (proximal) {
+        auto step = std::make_shared<ProximalLikelihoodStep>(problem.op, y, weight, *problem.model,
+                                                             prior_noise_power, seeds);
+        x = step->initial_state(x, prior.schedule().alpha(grid.front()),
+                                prior.schedule().sigma(grid.front()));
+        context.likelihood = step;
+      } else {
+        context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y, weight);
+      }
       // DPS turns gradients on for its own evaluations only.
       torch::NoGradGuard no_grad;
       x = sample(prior.schedule(), score, x, grid, context);

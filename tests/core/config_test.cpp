@@ -98,6 +98,7 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(c.train.steps, 2000);
   EXPECT_EQ(c.train.lr, 2e-4);
   EXPECT_EQ(c.train.ema_decay, 0.999);
+  EXPECT_EQ(c.train.loss_weighting, LossWeighting::kUniform);
   EXPECT_EQ(c.train.keep_last, 3);
   EXPECT_EQ(c.train.collective_timeout_s, 600.0);
   ASSERT_TRUE(c.sampler.lambda.has_value());

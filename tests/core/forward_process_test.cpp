@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/noise/noise_power_filter.hpp"
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
 #include "tests/support/noise_configs.hpp"
@@ -261,6 +262,61 @@ TEST(WhitenedScoreLoss, ZeroForTheTargetAndClosedFormForTheZeroModel) {
       (beta.square() * (beta / sigma).square() * n.square()).flatten(1).mean(1).mean();
   const double got = loss(zero, x0, n, t).loss.item<double>();
   EXPECT_NEAR(got, expected.item<double>(), 1e-12 * expected.item<double>());
+}
+
+// train.loss_weighting: a filter of ones is the uniform loss (Parseval), and an error that is a
+// single real Fourier mode is weighted by the filter's square at that mode's frequency.
+TEST(ForwardProcess, FrequencyFilteredLossWeighsEachFrequencyByTheFilterSquared) {
+  const auto process = diffusion(Parameterisation::kEdm);
+  auto gen = make_generator(11);
+  const int64_t h = 8, w = 12;
+  const auto output = torch::randn({3, 2, h, w}, gen, torch::kFloat64);
+  const auto target = torch::randn({3, 2, h, w}, gen, torch::kFloat64);
+  const auto t = torch::tensor({0.1, 0.5, 0.9}, torch::kFloat64);
+  const auto uniform = process.loss(output, target, t).per_sample;
+  const auto ones = process.loss(output, target, t, torch::ones({h, w / 2 + 1})).per_sample;
+  EXPECT_LT(max_abs(ones - uniform), 1e-12 * max_abs(uniform));
+
+  // error = cos(2 pi (ky y / h + kx x / w)): power only at +-(ky, kx), mean square 1/2.
+  const int64_t ky = 3, kx = 2;
+  const auto y = torch::arange(h, torch::kFloat64).view({h, 1});
+  const auto x = torch::arange(w, torch::kFloat64).view({1, w});
+  const auto mode = torch::cos(2 * M_PI * (ky * y / h + kx * x / w)).expand({1, 1, h, w});
+  auto filter = torch::rand({h, w / 2 + 1}, gen, torch::kFloat64) + 0.5;
+  // rfft2 stores the mode's mirror -(ky, kx) only as the conjugate of (ky, kx), so the one
+  // filter value at (ky, kx) governs the whole mode.
+  const double q = filter[ky][kx].item<double>();
+  const double got =
+      process.loss(mode, torch::zeros_like(mode), t.narrow(0, 0, 1), filter).loss.item<double>();
+  EXPECT_NEAR(got, q * q * 0.5, 1e-12);
+}
+
+// noise_power_filter: ones for white noise; for GRF noise its square is the psd raised to the
+// exponent and scaled to mean 1 over the full grid, and it rises towards the low frequencies,
+// where GRF noise is strongest.
+TEST(NoisePowerFilter, SquareIsThePowerOfTheNoisePsdWithMeanOne) {
+  const int64_t h = 16, w = 16;
+  const StructuredNoise white(noise_of(NoiseFamily::kWhite));
+  EXPECT_LT(max_abs(noise_power_filter(white, h, w, 1.0) - 1.0), 1e-12);
+  const StructuredNoise mixture(edited(noise_of(NoiseFamily::kMixture), [](NoiseConfig& c) {
+    c.grf_sigma_min = 1.0;
+    c.grf_sigma_max = 3.0;
+    c.white_fraction = 0.5;
+  }));
+  const auto power = mixture.psd(h, w);
+  auto multiplicity = torch::full({w / 2 + 1}, 2.0, torch::kFloat64);
+  multiplicity[0] = 1.0;
+  multiplicity[w / 2] = 1.0;
+  for (const double exponent : {1.0, 0.5}) {
+    const auto filter = noise_power_filter(mixture, h, w, exponent);
+    const auto ratio = filter.square() / power.pow(exponent);
+    EXPECT_LT(max_abs(ratio / ratio[0][0] - 1.0), 1e-12) << exponent;
+    EXPECT_NEAR((filter.square() * multiplicity).sum().item<double>() / (h * w), 1.0, 1e-12);
+    EXPECT_GT(filter[0][0].item<double>(), 1.5 * filter[h / 2][w / 2].item<double>());
+  }
+  // Unit-variance noise has mean power 1, so the white share is the power weight's floor.
+  EXPECT_NEAR(noise_power_filter(mixture, h, w, 1.0)[h / 2][w / 2].item<double>(), std::sqrt(0.5),
+              0.02);
 }
 
 TEST(ForwardProcess, TrainingTimesAreUniformInRange) {

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <tuple>
 
+#include "core/util/errors.hpp"
 #include "infer/baselines/wiener_filter.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 #include "infer/metrics/psnr.hpp"
@@ -239,6 +240,29 @@ TEST(LambdaSelection, NeverTriesUnstableNorReturnsDivergedLambdas) {
   search.max_lambda = INFINITY;
   search.reconstruct = [](double) -> torch::Tensor { throw DivergenceError("always"); };
   EXPECT_THROW(select_lambda(search), DivergenceError);
+}
+
+// sampler.cuda_graph records whole trajectories: the settings with host-side randomness or
+// autograd are refused by name, and so is a solve off CUDA (the graphed solve itself is checked
+// against the eager one in tests/gpu/graphed_trajectory_test.cpp).
+TEST(PosteriorSolver, CudaGraphRefusesWhatCannotBeRecorded) {
+  auto p = test::make_gaussian_problem(test::blur_task(), 2, 8, 8, 0.1);
+  const PosteriorProblem problem{p.op, p.y, {1, 2}, {1, p.h, p.w}};
+  const auto refusal = [&](SamplerMethod method, LikelihoodType type) {
+    auto solver = solver_for(p, method, type, 4, 2);
+    solver.sampler.cuda_graph = true;
+    try {
+      solver.solve(problem, 0.1);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refusal(SamplerMethod::kSde, LikelihoodType::kWs).find("the sde sampler"),
+            std::string::npos);
+  EXPECT_NE(refusal(SamplerMethod::kEuler, LikelihoodType::kDps).find("autograd"),
+            std::string::npos);
+  EXPECT_NE(refusal(SamplerMethod::kEuler, LikelihoodType::kWs).find("CUDA"), std::string::npos);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "core/util/errors.hpp"
 #include "tests/train/tiny_run.hpp"
 #include "train/lr_schedule.hpp"
+#include "train/train_step.hpp"
 
 namespace wsd {
 namespace {
@@ -55,6 +56,27 @@ double max_abs_difference(const StateDict& a, const StateDict& b) {
     worst = std::max(worst, (a[i].second - b[i].second).abs().max().item<double>());
   }
   return worst;
+}
+
+// train.loss_weighting reaches the training step: the first step's loss from the same weights,
+// batch, times and noise is unchanged by noise_power for white noise (its power is flat) and
+// changes for GRF noise.
+TEST(TrainStep, NoisePowerWeightingChangesTheLossOfStructuredNoiseOnly) {
+  const auto data = make_dataset("weighting_data");
+  const auto first_loss = [&](const std::string& family, const std::string& weighting) {
+    const Config config =
+        tiny_config(data, 1, {"noise.family=" + family, "train.loss_weighting=" + weighting});
+    TrainStep step(config, torch::kCPU,
+                   make_communicator(DistEnv{}, torch::kCPU, std::chrono::seconds(10)));
+    torch::manual_seed(4);
+    const auto batch = torch::rand({config.train.batch_size, 1, 8, 8}) * 2 - 1;
+    return step.run([&] { return batch; }, 0, 1e-3).loss.item<double>();
+  };
+  const double white = first_loss("white", "uniform");
+  EXPECT_NEAR(first_loss("white", "noise_power"), white, 1e-5 * white);
+  const double grf = first_loss("grf", "uniform");
+  EXPECT_GT(std::abs(first_loss("grf", "noise_power") - grf), 0.1 * grf);
+  EXPECT_GT(std::abs(first_loss("grf", "noise_amplitude") - grf), 0.02 * grf);
 }
 
 TEST(LearningRate, WarmupThenCosineClosedForm) {
