@@ -304,9 +304,7 @@ TEST(NoisePowerFilter, SquareIsThePowerOfTheNoisePsdWithMeanOne) {
     c.white_fraction = 0.5;
   }));
   const auto power = mixture.psd(h, w);
-  auto multiplicity = torch::full({w / 2 + 1}, 2.0, torch::kFloat64);
-  multiplicity[0] = 1.0;
-  multiplicity[w / 2] = 1.0;
+  const auto multiplicity = rfft2_multiplicity(h, w);
   for (const double exponent : {1.0, 0.5}) {
     const auto filter = noise_power_filter(mixture, h, w, exponent);
     const auto ratio = filter.square() / power.pow(exponent);
