@@ -1,4 +1,5 @@
-// `wsdiff simulate`: measurements y = A x + b of test images for a task config.
+// `wsdiff simulate`: measurements y = A x + b of test images for a task config, or of the
+// validation images (the end of the training split) on which settings may be tuned.
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -19,6 +20,7 @@ struct SimulateOptions {
   int64_t n = 0;  // 0 = task.n_images
   std::string device = "auto";
   std::string png;
+  bool validation = false;
 };
 
 int run_simulate(const SimulateOptions& o, const ConfigOptions& config_options) {
@@ -26,7 +28,9 @@ int run_simulate(const SimulateOptions& o, const ConfigOptions& config_options) 
   const int64_t n = o.n > 0 ? o.n : config.task.n_images;
   ensure_writable_file(o.out, "--out");
   if (!o.png.empty()) ensure_writable_file(o.png + "_truth.png", "--png");
-  const auto set = simulate_measurements(config, n, resolve_device(o.device));
+  const auto device = resolve_device(o.device);
+  const auto set = o.validation ? simulate_validation_measurements(config, n, device)
+                                : simulate_measurements(config, n, device);
   if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty()) {
     std::filesystem::create_directories(parent);
   }
@@ -44,10 +48,11 @@ int run_simulate(const SimulateOptions& o, const ConfigOptions& config_options) 
         1;
     write_image_grid(y, o.png + "_measurements.png");
   }
-  spdlog::info("{} measurements of task {} (noise {} at level {:g}, seed {}): {} [{}] from [{}]", n,
-               enum_name(config.task.operator_name), enum_name(config.task.noise.family),
-               config.task.noise_level, config.task.seed, o.out,
-               fmt::join(set.y.sizes().slice(1), "x"), fmt::join(set.x_true.sizes().slice(1), "x"));
+  spdlog::info(
+      "{} measurements of {} images, task {} (noise {} at level {:g}, seed {}): {} [{}] from [{}]",
+      n, o.validation ? "validation" : "test", enum_name(config.task.operator_name),
+      enum_name(config.task.noise.family), config.task.noise_level, config.task.seed, o.out,
+      fmt::join(set.y.sizes().slice(1), "x"), fmt::join(set.x_true.sizes().slice(1), "x"));
   return 0;
 }
 
@@ -64,6 +69,9 @@ Command add_simulate_command(CLI::App& root, const GlobalOptions&) {
   app->add_option("--device", o->device, "auto, cpu or cuda")->capture_default_str();
   app->add_option("--png", o->png,
                   "also write PREFIX_truth.png and PREFIX_measurements.png (path prefix)");
+  app->add_flag("--validation", o->validation,
+                "measure the validation images (the end of the training split, with the seeds "
+                "`eval` chooses lambda on) instead of the test images: tune settings here");
   return {app, [=]() { return run_simulate(*o, *config); }};
 }
 

@@ -39,6 +39,7 @@ enum class SamplerMethod { kEuler, kHeun, kExponential, kDpmSolver2m, kSde };
 enum class TimeGrid { kUniform, kLogSnr, kEdm };
 enum class LikelihoodType { kNone, kWs, kNormalisedGradient, kDps, kProximal };
 enum class LambdaSchedule { kConstant, kLinear };
+enum class ProximalX0 { kMean, kSample };
 
 enum class OperatorType {
   kIdentity,
@@ -179,6 +180,12 @@ struct EnumTraits<LossWeighting> {
       {{LossWeighting::kUniform, "uniform"},
        {LossWeighting::kNoisePower, "noise_power"},
        {LossWeighting::kNoiseAmplitude, "noise_amplitude"}}};
+};
+
+template <>
+struct EnumTraits<ProximalX0> {
+  static constexpr std::array<EnumEntry<ProximalX0>, 2> kValues{
+      {{ProximalX0::kMean, "mean"}, {ProximalX0::kSample, "sample"}}};
 };
 
 template <>

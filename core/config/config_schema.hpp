@@ -263,6 +263,10 @@ struct Schema<SamplerConfig> {
     v.field("lambda", &T::lambda, "weight of the likelihood term; auto = chosen by the sampler",
             if_set(at_least(0)));
     v.field("lambda_schedule", &T::lambda_schedule, "how the weight evolves over time");
+    v.field("proximal_x0", &T::proximal_x0,
+            "likelihood proximal: go on from the data-consistent x_0 estimate (mean) or from a "
+            "draw of the Gaussian surrogate's posterior around it (sample: exact for the "
+            "Gaussian prior)");
     v.field("batch_size", &T::batch_size, "images sampled in parallel", above(0));
     v.field("samples", &T::samples,
             "posterior samples per measurement; the reconstruction is their mean", above(0));

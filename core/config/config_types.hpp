@@ -128,6 +128,10 @@ struct SamplerConfig {
   LikelihoodType likelihood = LikelihoodType::kNone;
   std::optional<double> lambda = 1.0;  // nullopt = `auto`: the sampler picks the weight.
   LambdaSchedule lambda_schedule = LambdaSchedule::kConstant;
+  // likelihood proximal: each step goes on from the data-consistent x_0 estimate itself (mean),
+  // or from a draw of the surrogate's posterior around it (sample; exact for the Gaussian prior,
+  // far too wide for a trained one). infer/likelihood/proximal_step.hpp says why.
+  ProximalX0 proximal_x0 = ProximalX0::kMean;
   int batch_size = 16;
   // Posterior samples averaged per measurement: one sample sits ~3 dB (twice the MSE) below the
   // posterior mean even for an exact sampler; the mean of M samples closes that to 1 + 1/M.

@@ -25,8 +25,8 @@ ProximalLikelihoodStep::ProximalLikelihoodStep(LinearOperator op, torch::Tensor 
                                                LambdaWeight weight,
                                                const GaussianMeasurementModel& model,
                                                const torch::Tensor& prior_noise_power,
-                                               std::vector<uint64_t> seeds)
-    : LikelihoodStep(std::move(op), std::move(y), weight), seeds_(std::move(seeds)) {
+                                               std::vector<uint64_t> seeds, ProximalX0 x0)
+    : LikelihoodStep(std::move(op), std::move(y), weight), seeds_(std::move(seeds)), x0_(x0) {
   const auto transfer = op_->transfer_function();
   if (!transfer) {
     throw InputError("sampler.likelihood proximal needs a Fourier-diagonal operator; " +
@@ -107,7 +107,12 @@ torch::Tensor ProximalLikelihoodStep::increment(const LikelihoodInput& in) {
 
   const auto white = white_noise(x_t.sizes().slice(1).vec(), static_cast<uint64_t>(step_) + 1);
   ++step_;
-  const auto xi = posterior.colour(white, c1 * c1, bridge_var * prior_noise_power_);
+  // The bridge's own noise is the prior's K, a Fourier multiplier; only `sample` needs the
+  // posterior's (possibly channel-coupled) colouring.
+  const auto xi =
+      x0_ == ProximalX0::kSample
+          ? posterior.colour(white, c1 * c1, bridge_var * prior_noise_power_)
+          : ifft2_ortho_real(fft2_ortho(white) * (bridge_var * prior_noise_power_).sqrt());
   const auto x_s = c1 * x0_dc + c2 * x_t.to(torch::kFloat64) + xi;
   return (x_s - prior_step.to(torch::kFloat64)).to(x_t.scalar_type());
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/config/config_enums.hpp"
 #include "infer/baselines/fourier_gaussian_posterior.hpp"
 #include "infer/baselines/gaussian_measurement_model.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
@@ -21,12 +22,19 @@ namespace wsd {
 //      with Sigma = s^2 K_y K_y^T the task's structured measurement noise, in closed form per
 //      frequency (FourierGaussianPosterior), its posterior covariance P_t;
 //   3. re-noising with the prior's own structured noise along the forward-process bridge:
-//        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T + c1^2 P_t),
+//        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T + c1^2 P_t),  (x0: sample)
+//        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T)              (x0: mean)
 //        c1 = alpha_s sigma_{t|s}^2 / sigma_t^2,  c2 = (alpha_t / alpha_s) sigma_s^2 / sigma_t^2,
 //        sigma_b^2 = sigma_{t|s}^2 sigma_s^2 / sigma_t^2,  sigma_{t|s}^2 = 1 - alpha_t^2 /
 //        alpha_s^2.
-// With the Gaussian prior every transition is exact, so the sampler draws exact posterior
-// samples at any number of steps. The step is implicit (a solve, not a gradient step): it cannot
+// With `ProximalX0::kSample` and the Gaussian prior every transition is exact, so the sampler
+// draws exact posterior samples at any number of steps. A trained prior is much sharper than its
+// Gaussian fit: its own Cov[x_0 | x_t, y] is far below P_t, and drawing x_0 from N(x0_dc, P_t)
+// puts wrong, large-scale noise into every step (c1 is of order 1 for coarse steps). The default
+// `ProximalX0::kMean` goes on from x0_dc itself, as DDPM's ancestral step goes on from its
+// x_0 estimate: the c1^2 P_t term vanishes as dt^2 for small steps, so both agree in the limit,
+// and with the shipped priors the mean form at 50 steps is 0.5-3 dB better on every task
+// (docs/maths.md). The step is implicit (a solve, not a gradient step): it cannot
 // diverge, and its weight follows from the noise level and the schedule; lambda scales the
 // data precision (1 = the noise model as given).
 //
@@ -36,10 +44,12 @@ class ProximalLikelihoodStep final : public LikelihoodStep {
  public:
   // `model`: the data's power spectrum and the measurement noise spectrum (its mean is unused);
   // `prior_noise_power`: k^2 of the prior's noise on the half grid [H, W/2+1]; one seed per
-  // image of y. Throws InputError when the operator is not Fourier-diagonal.
+  // image of y; `x0`: how the step goes on from x0_dc (above). Throws InputError when the
+  // operator is not Fourier-diagonal.
   ProximalLikelihoodStep(LinearOperator op, torch::Tensor y, LambdaWeight weight,
                          const GaussianMeasurementModel& model,
-                         const torch::Tensor& prior_noise_power, std::vector<uint64_t> seeds);
+                         const torch::Tensor& prior_noise_power, std::vector<uint64_t> seeds,
+                         ProximalX0 x0);
 
   std::string name() const override { return "proximal"; }
   torch::Tensor increment(const LikelihoodInput& in) override;
@@ -68,6 +78,7 @@ class ProximalLikelihoodStep final : public LikelihoodStep {
   torch::Tensor prior_noise_power_;  // float64 [1, H, W]
   torch::Tensor noise_power_;        // float64 [C' or 1, H', W']
   std::vector<uint64_t> seeds_;
+  ProximalX0 x0_;
   int64_t step_ = 0;
 };
 

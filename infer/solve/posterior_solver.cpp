@@ -110,8 +110,8 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
       context.seeds = seeds;
       context.callback = DivergenceGuard(setting, start, m).wrap(on_step);
       if (proximal) {
-        auto step = std::make_shared<ProximalLikelihoodStep>(problem.op, y, weight, *problem.model,
-                                                             prior_noise_power, seeds);
+        auto step = std::make_shared<ProximalLikelihoodStep>(
+            problem.op, y, weight, *problem.model, prior_noise_power, seeds, sampler.proximal_x0);
         x = step->initial_state(x, prior.schedule().alpha(grid.front()),
                                 prior.schedule().sigma(grid.front()));
         context.likelihood = step;

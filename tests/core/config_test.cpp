@@ -104,6 +104,7 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   ASSERT_TRUE(c.sampler.lambda.has_value());
   EXPECT_EQ(*c.sampler.lambda, 1.0);
   EXPECT_TRUE(c.sampler.use_ema);
+  EXPECT_EQ(c.sampler.proximal_x0, ProximalX0::kMean);
   EXPECT_EQ(c.task.noise.family, NoiseFamily::kWhite);  // Measurement noise, not the prior's.
   EXPECT_EQ(c.task.blur_sigma, 2.0);
   EXPECT_EQ(c.run.out_dir, "runs");
@@ -139,6 +140,7 @@ Config non_default_config() {
   c.train.lr = 3e-5;
   c.train.precision = Precision::kBf16;
   c.sampler.lambda = std::nullopt;
+  c.sampler.proximal_x0 = ProximalX0::kSample;
   c.task.operator_name = OperatorType::kIdt;
   c.task.motion_angle_deg = -37.5;
   c.task.noise.family = NoiseFamily::kPowerLaw;

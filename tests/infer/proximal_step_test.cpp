@@ -1,7 +1,8 @@
-// The proximal likelihood step with the closed-form Gaussian prior, where every transition it
-// takes is the exact posterior transition: M posterior samples must average to the exact
-// posterior mean (the Wiener filter) up to the posterior spread tr(Cov[x | y]) / M, at a few
-// dozen network evaluations.
+// The proximal likelihood step with the closed-form Gaussian prior. In its `sample` form every
+// transition it takes is the exact posterior transition: M posterior samples must average to the
+// exact posterior mean (the Wiener filter) up to the posterior spread tr(Cov[x | y]) / M, at a
+// few dozen network evaluations. Its `mean` form (the default) steps to E[x_0 | x_t, y] itself.
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -45,10 +46,12 @@ std::vector<OracleCase> oracle_cases() {
           {"idt", idt, test::fixed_grf(2.0), 0.05}};
 }
 
-PosteriorSolver proximal_solver(test::GaussianProblem& p, int steps, int samples) {
+PosteriorSolver proximal_solver(test::GaussianProblem& p, int steps, int samples,
+                                ProximalX0 x0 = ProximalX0::kSample) {
   SamplerConfig sampler;
   sampler.method = SamplerMethod::kExponential;
   sampler.likelihood = LikelihoodType::kProximal;
+  sampler.proximal_x0 = x0;
   sampler.steps = steps;
   sampler.samples = samples;
   sampler.batch_size = 256;
@@ -105,6 +108,59 @@ TEST(ProximalStep, GaussianOracleAveragesToTheExactPosteriorAtFiftyEvaluations) 
   }
 }
 
+// A step from t all the way to s = 0 has c1 = 1 and no bridge noise, so in the mean form it lands
+// on the data-consistent estimate: for the Gaussian prior E[x_0 | x_t, y], with x_t and y two
+// linear observations of x_0, here solved with dense matrices: the stacked operator [alpha I; A]
+// with noise covariance blockdiag(sigma^2 K K^T, Sigma_y).
+TEST(ProximalStep, MeanFormStepsToTheExactPosteriorMeanGivenTheStateAndTheData) {
+  constexpr int64_t kSide = 12, kPixels = kSide * kSide;
+  for (const auto& c : oracle_cases()) {
+    auto p = test::make_gaussian_problem(c.task, 3, kSide, kSide, c.level, 11, c.noise);
+    const auto model = p.measurement_model();
+    const double t = 0.35;
+    const double alpha = p.schedule->alpha(t), sigma = p.schedule->sigma(t);
+    const auto prior_noise_power = p.noise.psd(kSide, kSide);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(23);
+    const auto noise = test::fourier_filter(
+        torch::randn({3, 1, kSide, kSide}, gen, torch::kFloat64), prior_noise_power.sqrt());
+    const auto x_t = alpha * p.x_true + sigma * noise;
+    const auto s_w = p.prior->whitened_score(x_t, torch::full({3}, t, torch::kFloat64));
+    ProximalLikelihoodStep step(p.op, p.y, LambdaWeight{}, model, prior_noise_power, p.seeds,
+                                ProximalX0::kMean);
+    const auto increment = step.increment({x_t, s_w, t, t, *p.schedule});
+    // The prior's own step to s = 0 is its Tweedie estimate.
+    const auto x0_dc = p.prior->x0_estimate(x_t, torch::full({3}, t, torch::kFloat64)) + increment;
+
+    const auto in = p.op->input_shape(), out = p.op->output_shape();
+    const auto a = test::dense([&](const torch::Tensor& x) { return p.op->forward(x); }, in);
+    const auto filter = [&](const torch::Tensor& power, const std::vector<int64_t>& shape) {
+      return test::dense([&](const torch::Tensor& x) { return test::fourier_filter(x, power); },
+                         shape);
+    };
+    const auto stacked = torch::cat({alpha * torch::eye(kPixels, torch::kFloat64), a});
+    const int64_t rows = stacked.size(0);
+    auto noise_cov = torch::zeros({rows, rows}, torch::kFloat64);
+    noise_cov.slice(0, 0, kPixels)
+        .slice(1, 0, kPixels)
+        .copy_(filter(sigma * sigma * prior_noise_power, in));
+    noise_cov.slice(0, kPixels).slice(1, kPixels).copy_(filter(model.noise_power, out));
+    const auto prior_cov = filter(model.prior_power, in);
+    const auto mean = model.prior_mean.flatten();
+    const auto observed = torch::cat({x_t.flatten(1), p.y.to(torch::kFloat64).flatten(1)}, 1).t();
+    const auto gain = torch::matmul(
+        torch::matmul(prior_cov, stacked.t()),
+        torch::linalg_inv(torch::matmul(torch::matmul(stacked, prior_cov), stacked.t()) +
+                          noise_cov));
+    const auto exact = (mean.unsqueeze(1) +
+                        torch::matmul(gain, observed - torch::matmul(stacked, mean).unsqueeze(1)))
+                           .t()
+                           .reshape({3, 1, kSide, kSide});
+    EXPECT_LT((x0_dc.to(torch::kFloat64) - exact).abs().max().item<double>(), 1e-6) << c.name;
+    // Not the prior's estimate alone: the data moved it.
+    EXPECT_GT((increment.abs().max().item<double>()), 1e-3) << c.name;
+  }
+}
+
 // The step is a solve, not a gradient step: extreme data weights give finite results that
 // honour the data as much as the noise model lets them.
 TEST(ProximalStep, ExtremeWeightsStayFinite) {
@@ -125,7 +181,7 @@ TEST(ProximalStep, RefusesOperatorsWithoutTransferFunctionAndOtherSamplers) {
   inpaint.operator_name = OperatorType::kInpaint;
   auto p = test::make_gaussian_problem(inpaint, 2, 8, 8, 0.1);
   EXPECT_THROW(ProximalLikelihoodStep(p.op, p.y, LambdaWeight{}, p.measurement_model(),
-                                      p.noise.psd(8, 8), p.seeds),
+                                      p.noise.psd(8, 8), p.seeds, ProximalX0::kMean),
                InputError);
   auto q = test::make_gaussian_problem(test::blur_task(), 2, 8, 8, 0.1);
   auto solver = proximal_solver(q, 5, 1);
