@@ -98,6 +98,28 @@ TEST(CliInverse, SimulateThenSolveImprovesOnTheMeasurement) {
   EXPECT_EQ(s.attr_int("/", "steps"), 100);
 }
 
+// --validation measures the validation images, the end of the training split (where eval chooses
+// its data weights), with their own seeds: settings are tuned there, never on the test images.
+TEST(CliInverse, SimulateValidationMeasuresTheEndOfTheTrainingSplit) {
+  const auto& f = fixture();
+  const fs::path test_meas = temp("val_test.h5"), val_meas = temp("val_val.h5");
+  auto r = test::run_wsdiff({"simulate", "--config", f.task.string(), "--n", "2", "--out",
+                             test_meas.string(), "--device", "cpu"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_wsdiff({"simulate", "--config", f.task.string(), "--n", "2", "--out",
+                        val_meas.string(), "--device", "cpu", "--validation"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("validation images"), std::string::npos) << r.err;
+  const auto train_bytes =
+      test::write_blob_idx_images(temp("val_train_copy.idx"), 256, kSize, 1).to(torch::kFloat32);
+  const auto last_two = (train_bytes.slice(0, 254) / 127.5 - 1.0).unsqueeze(1);
+  const h5::File v = h5::File::open_read(val_meas.string());
+  EXPECT_LT((v.read_tensor("/x_true") - last_two).abs().max().item<double>(), 1e-5);
+  const h5::File t = h5::File::open_read(test_meas.string());
+  EXPECT_GT((v.read_tensor("/x_true") - t.read_tensor("/x_true")).abs().max().item<double>(), 0.1);
+  EXPECT_FALSE(torch::equal(v.read_tensor("/seeds"), t.read_tensor("/seeds")));
+}
+
 // `wsdiff bench --what solve` quotes speed with quality: its PSNR is the one `wsdiff solve` gets
 // for the same images, prior and sampler (per-image seeds make both the same computation).
 TEST(CliInverse, SolveBenchmarkReportsTheSolvesQuality) {
