@@ -15,6 +15,10 @@ x0_hat = c_skip x_t + c_out F (edm parameterisation, sigma_data from --sigma-dat
                                              network shrinks that band towards the mean
     power  |x0_hat|^2 / |x_0|^2              how much of the band the estimate holds
 
+A second line per t does the same for the image mean alone (the DC term, the largest part of the
+lowest band): its slope, its bias (estimate minus truth) and the std of the estimated and the
+true means.
+
 Needs the project's .venv (numpy, h5py) and a built ./build/cli/wsdiff.
 """
 import argparse
@@ -98,6 +102,10 @@ def main():
         held = [power[band == b].sum() / clean_power[band == b].sum() for b in range(BANDS)]
         print(f"t={t:.2f}  slope " + " ".join(f"{v:5.2f}" for v in slope) +
               "  | power " + " ".join(f"{v:4.2f}" for v in held))
+        mean_hat, mean_true = (x0_hat - mean).mean((1, 2)), (x0 - mean).mean((1, 2))
+        print(f"        image mean: slope {(mean_hat * mean_true).mean() / (mean_hat ** 2).mean():5.3f}"
+              f"  bias {(mean_hat - mean_true).mean():+.4f}"
+              f"  std {mean_hat.std():.3f} (true {mean_true.std():.3f})")
     return 0
 
 
