@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "infer/baselines/gaussian_measurement_model.hpp"
@@ -37,22 +38,35 @@ struct DensePosterior {
   torch::Tensor covariance;  // [CHW, CHW]
 };
 
+// The matrix of a real half-grid multiplier on tensors of per-image shape `shape`.
+inline torch::Tensor dense_filter(const torch::Tensor& multiplier,
+                                  const std::vector<int64_t>& shape) {
+  return dense([&](const torch::Tensor& x) { return fourier_filter(x, multiplier); }, shape);
+}
+
+// The posterior of x ~ N(mean, c) [D] observed as obs = a x + noise, noise ~ N(0, n), for
+// observations obs [out, N]: means [D, N] and the covariance [D, D].
+inline std::pair<torch::Tensor, torch::Tensor> dense_gaussian_update(const torch::Tensor& mean,
+                                                                     const torch::Tensor& c,
+                                                                     const torch::Tensor& a,
+                                                                     const torch::Tensor& n,
+                                                                     const torch::Tensor& obs) {
+  const auto gain = torch::matmul(torch::matmul(c, a.t()),
+                                  torch::linalg_inv(torch::matmul(torch::matmul(a, c), a.t()) + n));
+  return {mean.unsqueeze(1) + torch::matmul(gain, obs - torch::matmul(a, mean).unsqueeze(1)),
+          c - torch::matmul(gain, torch::matmul(a, c))};
+}
+
 inline DensePosterior dense_posterior(LinearOperatorImpl& op, const torch::Tensor& y,
                                       const GaussianMeasurementModel& m) {
   const auto in = op.input_shape(), out = op.output_shape();
   const auto a = dense([&](const torch::Tensor& x) { return op.forward(x); }, in);
-  const auto c =
-      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.prior_power); }, in);
-  const auto n =
-      dense([&](const torch::Tensor& x) { return fourier_filter(x, m.noise_power); }, out);
-  const auto mean = m.prior_mean.flatten();
-  const auto yy = y.to(torch::kFloat64).flatten(1).t();  // [out, N]
-  const auto gain = torch::matmul(torch::matmul(c, a.t()),
-                                  torch::linalg_inv(torch::matmul(torch::matmul(a, c), a.t()) + n));
-  const auto x = mean.unsqueeze(1) + torch::matmul(gain, yy - torch::matmul(a, mean).unsqueeze(1));
+  const auto [x, covariance] =
+      dense_gaussian_update(m.prior_mean.flatten(), dense_filter(m.prior_power, in), a,
+                            dense_filter(m.noise_power, out), y.to(torch::kFloat64).flatten(1).t());
   std::vector<int64_t> shape = {y.size(0)};
   shape.insert(shape.end(), in.begin(), in.end());
-  return {x.t().reshape(shape), c - torch::matmul(gain, torch::matmul(a, c))};
+  return {x.t().reshape(shape), covariance};
 }
 
 }  // namespace wsd::test

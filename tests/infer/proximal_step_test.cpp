@@ -133,27 +133,18 @@ TEST(ProximalStep, MeanFormStepsToTheExactPosteriorMeanGivenTheStateAndTheData) 
 
     const auto in = p.op->input_shape(), out = p.op->output_shape();
     const auto a = test::dense([&](const torch::Tensor& x) { return p.op->forward(x); }, in);
-    const auto filter = [&](const torch::Tensor& power, const std::vector<int64_t>& shape) {
-      return test::dense([&](const torch::Tensor& x) { return test::fourier_filter(x, power); },
-                         shape);
-    };
     const auto stacked = torch::cat({alpha * torch::eye(kPixels, torch::kFloat64), a});
     const int64_t rows = stacked.size(0);
     auto noise_cov = torch::zeros({rows, rows}, torch::kFloat64);
     noise_cov.slice(0, 0, kPixels)
         .slice(1, 0, kPixels)
-        .copy_(filter(sigma * sigma * prior_noise_power, in));
-    noise_cov.slice(0, kPixels).slice(1, kPixels).copy_(filter(model.noise_power, out));
-    const auto prior_cov = filter(model.prior_power, in);
-    const auto mean = model.prior_mean.flatten();
+        .copy_(test::dense_filter(sigma * sigma * prior_noise_power, in));
+    noise_cov.slice(0, kPixels).slice(1, kPixels).copy_(test::dense_filter(model.noise_power, out));
     const auto observed = torch::cat({x_t.flatten(1), p.y.to(torch::kFloat64).flatten(1)}, 1).t();
-    const auto gain = torch::matmul(
-        torch::matmul(prior_cov, stacked.t()),
-        torch::linalg_inv(torch::matmul(torch::matmul(stacked, prior_cov), stacked.t()) +
-                          noise_cov));
-    const auto exact = (mean.unsqueeze(1) +
-                        torch::matmul(gain, observed - torch::matmul(stacked, mean).unsqueeze(1)))
-                           .t()
+    const auto exact = test::dense_gaussian_update(model.prior_mean.flatten(),
+                                                   test::dense_filter(model.prior_power, in),
+                                                   stacked, noise_cov, observed)
+                           .first.t()
                            .reshape({3, 1, kSide, kSide});
     EXPECT_LT((x0_dc.to(torch::kFloat64) - exact).abs().max().item<double>(), 1e-6) << c.name;
     // Not the prior's estimate alone: the data moved it.
