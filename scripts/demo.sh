@@ -29,7 +29,7 @@ mkdir -p "$out"
 
 ws=models/fashion_mnist_ws.h5
 conventional=models/fashion_mnist_conventional.h5
-ws_run=fashion_mnist_ws_half_white  # the WS run that scripts/train-priors.sh trains
+ws_run=fashion_mnist_ws_three_quarter_white  # the WS run that scripts/train-priors.sh trains
 if [ "$train" -eq 1 ]; then
   ./scripts/train-priors.sh
   for run in "$ws_run" fashion_mnist_conventional; do

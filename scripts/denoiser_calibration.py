@@ -42,13 +42,17 @@ def alpha_sigma(t):
     return np.exp(-0.5 * integrated), np.sqrt(-np.expm1(-integrated))
 
 
-def noise(rng, n, size, white_share):
+def noise(rng, n, size, white_share, kernel_std=None):
+    """White noise, or the mixture with white share `white_share`: GRF of kernel std 1-5 px
+    drawn log-uniformly per image, or `kernel_std` px for every image when given."""
     e = rng.standard_normal((n, size, size))
     if white_share is None:
         return e
     f = np.fft.fftfreq(size)
     radius2 = f[:, None] ** 2 + f[None, :] ** 2
     std = np.exp(rng.uniform(np.log(1.0), np.log(5.0), n))[:, None, None]
+    if kernel_std is not None:
+        std = np.full_like(std, kernel_std)
     k2 = np.exp(-4.0 * np.pi ** 2 * std ** 2 * radius2[None])
     k2 = (1.0 - white_share) * k2 / k2.mean(axis=(1, 2), keepdims=True) + white_share
     return np.real(np.fft.ifft2(np.sqrt(k2) * np.fft.fft2(e)))

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Trains the Fashion-MNIST priors (models/README.md): the WS prior (structured noise: GRF with a
-# white share of 0.5) and the conventional prior (white noise), from
-# configs/prior_fashion_mnist_{ws_half_white,conventional}.yaml, side by side, each on half of
+# white share of 0.75) and the conventional prior (white noise), from
+# configs/prior_fashion_mnist_{ws_three_quarter_white,conventional}.yaml, side by side, each on half of
 # the CPU cores (or on the GPU when there is one).
 #
 #   ./scripts/train-priors.sh [--steps N] [--set KEY=VALUE]... [--prior NAME]...
 #                                           train (default: the configs' train.steps), resuming;
 #                                           --set overrides a config key of every run; --prior
 #                                           picks configs/prior_fashion_mnist_NAME.yaml (default:
-#                                           ws_half_white and conventional; also ws, the first
-#                                           WS prior with a white share of 0.1, and ws_grf)
+#                                           ws_three_quarter_white and conventional; also
+#                                           ws_half_white (white share 0.5), ws (0.1) and ws_grf)
 #   ./scripts/train-priors.sh carry         copy each run's last.h5 and metrics.jsonl to
 #                                           models/in-progress/<name>/ (to go on elsewhere)
 #   ./scripts/train-priors.sh export        write each run's EMA weights to models/<name>.h5
-#                                           (the ws_half_white run ships as the WS prior,
+#                                           (the ws_three_quarter_white run ships as the WS prior,
 #                                           models/fashion_mnist_ws.h5) and their sha256 to
 #                                           models/SHA256SUMS
 #
@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 done
 
 runs="${WSD_PRIORS_RUNS:-runs/priors}"
-[ ${#names[@]} -gt 0 ] || names=(ws_half_white conventional)
+[ ${#names[@]} -gt 0 ] || names=(ws_three_quarter_white conventional)
 wsdiff=./build/cli/wsdiff
 
 wsd_setup
@@ -65,7 +65,7 @@ case "$action" in
     for name in "${names[@]}"; do
       run="$runs/fashion_mnist_$name"
       shipped="$name"
-      [ "$name" = ws_half_white ] && shipped=ws  # the shipped WS prior keeps its file name
+      [ "$name" = ws_three_quarter_white ] && shipped=ws  # the shipped WS prior keeps its file name
       "$wsdiff" export --checkpoint "$run/checkpoints/last.h5" --metrics "$run/metrics.jsonl" \
         --out "models/fashion_mnist_$shipped.h5"
       wsd_log "$run -> models/fashion_mnist_$shipped.h5"
