@@ -58,6 +58,25 @@ def noise(rng, n, size, white_share, kernel_std=None):
     return np.real(np.fft.ifft2(np.sqrt(k2) * np.fft.fft2(e)))
 
 
+def x0_estimate(checkpoint, x, t, sigma_data):
+    """The network's E[x_0 | x_t] for states x [N, H, W] at times t [N]: one `wsdiff predict
+    --ema` call, its output F turned into c_skip x_t + c_out F (edm parameterisation)."""
+    with tempfile.TemporaryDirectory() as work:
+        inputs, outputs = Path(work) / "in.h5", Path(work) / "out.h5"
+        with h5py.File(inputs, "w") as f:
+            f["x"] = x[:, None].astype(np.float32)
+            f["t"] = t
+        subprocess.run([str(ROOT / "build" / "cli" / "wsdiff"), "predict", "--checkpoint",
+                        checkpoint, "--input", str(inputs), "--out", str(outputs), "--ema"],
+                       check=True, capture_output=True)
+        with h5py.File(outputs, "r") as f:
+            out = np.asarray(f["y"], np.float64)[:, 0]
+    a, s = alpha_sigma(t)
+    d = s * s + a * a * sigma_data ** 2
+    c_skip, c_out = a * sigma_data ** 2 / d, s * sigma_data / np.sqrt(d)
+    return c_skip[:, None, None] * x + c_out[:, None, None] * out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkpoint")
@@ -79,26 +98,13 @@ def main():
         a, s = alpha_sigma(t)
         states.append(a * x0 + s * noise(rng, len(x0), size, args.white_share))
     x_t = np.concatenate(states)
-    with tempfile.TemporaryDirectory() as work:
-        inputs, outputs = Path(work) / "in.h5", Path(work) / "out.h5"
-        with h5py.File(inputs, "w") as f:
-            f["x"] = x_t[:, None].astype(np.float32)
-            f["t"] = np.repeat(times, len(x0))
-        subprocess.run([str(ROOT / "build" / "cli" / "wsdiff"), "predict", "--checkpoint",
-                        args.checkpoint, "--input", str(inputs), "--out", str(outputs), "--ema"],
-                       check=True, capture_output=True)
-        with h5py.File(outputs, "r") as f:
-            out = np.asarray(f["y"], np.float64)[:, 0]
+    x0_hats = x0_estimate(args.checkpoint, x_t, np.repeat(times, len(x0)), args.sigma_data)
     band = band_index(size)
     clean = np.fft.fft2(x0 - mean, norm="ortho")
     clean_power = (np.abs(clean) ** 2).mean(0)
-    sd = args.sigma_data
     print(f"{args.checkpoint}: {len(x0)} test images, bands low to high")
     for i, t in enumerate(times):
-        a, s = alpha_sigma(t)
-        d = s * s + a * a * sd * sd
-        rows = slice(i * len(x0), (i + 1) * len(x0))
-        x0_hat = a * sd * sd / d * x_t[rows] + s * sd / np.sqrt(d) * out[rows]
+        x0_hat = x0_hats[i * len(x0):(i + 1) * len(x0)]
         estimate = np.fft.fft2(x0_hat - mean, norm="ortho")
         cross = np.real(estimate * np.conj(clean)).mean(0)
         power = (np.abs(estimate) ** 2).mean(0)

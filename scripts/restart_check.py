@@ -16,36 +16,17 @@ loses below t0. Starting at t0 = 1 is plain sampling.
 Needs the project's .venv (numpy, h5py) and a built ./build/cli/wsdiff.
 """
 import argparse
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 from check_samples import radial_spectrum, test_set  # noqa: E402
-from denoiser_calibration import alpha_sigma, noise  # noqa: E402
+from denoiser_calibration import alpha_sigma, noise, x0_estimate  # noqa: E402
 
 T_EPS = 1e-3
-
-
-def x0_estimate(checkpoint, x, t, sigma_data, work):
-    inputs, outputs = Path(work) / "in.h5", Path(work) / "out.h5"
-    with h5py.File(inputs, "w") as f:
-        f["x"] = x[:, None].astype(np.float32)
-        f["t"] = t
-    subprocess.run([str(ROOT / "build" / "cli" / "wsdiff"), "predict", "--checkpoint",
-                    checkpoint, "--input", str(inputs), "--out", str(outputs), "--ema"],
-                   check=True, capture_output=True)
-    with h5py.File(outputs, "r") as f:
-        out = np.asarray(f["y"], np.float64)[:, 0]
-    a, s = alpha_sigma(t)
-    d = s * s + a * a * sigma_data ** 2
-    scale = (a * sigma_data ** 2 / d)[:, None, None], (s * sigma_data / np.sqrt(d))[:, None, None]
-    return scale[0] * x + scale[1] * out
 
 
 def main():
@@ -71,21 +52,20 @@ def main():
     x = a0[:, None, None] * np.tile(x0, (len(starts), 1, 1))
     x += s0[:, None, None] * noise(rng, len(x), x0.shape[-1], args.white_share, args.kernel_std)
     previous, h_previous = None, None
-    with tempfile.TemporaryDirectory() as work:
-        for i in range(args.steps):
-            t, t_next = np.repeat(grid[:, i], n), np.repeat(grid[:, i + 1], n)
-            estimate = x0_estimate(args.checkpoint, x, t, args.sigma_data, work)
-            a, s = alpha_sigma(t)
-            a_next, s_next = alpha_sigma(t_next)
-            h = np.log(a_next / s_next) - np.log(a / s)
-            d = estimate
-            if previous is not None:
-                r = (h_previous / h)[:, None, None]
-                d = (1 + 0.5 / r) * estimate - 0.5 / r * previous
-            x = (s_next / s)[:, None, None] * x - (a_next * np.expm1(-h))[:, None, None] * d
-            previous, h_previous = estimate, h
-            print(f"step {i + 1}/{args.steps}", file=sys.stderr, flush=True)
-        final = x0_estimate(args.checkpoint, x, np.full(len(x), T_EPS), args.sigma_data, work)
+    for i in range(args.steps):
+        t, t_next = np.repeat(grid[:, i], n), np.repeat(grid[:, i + 1], n)
+        estimate = x0_estimate(args.checkpoint, x, t, args.sigma_data)
+        a, s = alpha_sigma(t)
+        a_next, s_next = alpha_sigma(t_next)
+        h = np.log(a_next / s_next) - np.log(a / s)
+        d = estimate
+        if previous is not None:
+            r = (h_previous / h)[:, None, None]
+            d = (1 + 0.5 / r) * estimate - 0.5 / r * previous
+        x = (s_next / s)[:, None, None] * x - (a_next * np.expm1(-h))[:, None, None] * d
+        previous, h_previous = estimate, h
+        print(f"step {i + 1}/{args.steps}", file=sys.stderr, flush=True)
+    final = x0_estimate(args.checkpoint, x, np.full(len(x), T_EPS), args.sigma_data)
     reference = radial_spectrum(x0)
     print(f"{args.checkpoint}: {n} test images, {args.steps} DPM-Solver++(2M) steps from t0")
     print("spectrum rel. error per band (low to high), results against their own test images")
