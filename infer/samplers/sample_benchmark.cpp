@@ -20,7 +20,7 @@ SampleBenchResult bench_sample(const SampleBenchRequest& request) {
   if (request.model.process != ProcessType::kDiffusion) {
     throw InputError("bench: the Euler whitened-score sampler needs model.process: diffusion");
   }
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // as every sampler without DPS runs (posterior_solver.cpp)
   DdpmUNet network = benchmark_network(request.model, s, request.network);
   network->eval();
   ScoreModel model(network, make_forward_process(request.model));

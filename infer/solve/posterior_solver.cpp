@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
 #include "core/util/errors.hpp"
@@ -118,8 +119,16 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
       } else {
         context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y, weight);
       }
-      // DPS turns gradients on for its own evaluations only.
-      torch::NoGradGuard no_grad;
+      // DPS turns gradients on for its own evaluations only. Every other step runs in
+      // InferenceMode, without autograd's version and view bookkeeping: 10-20% faster sampling
+      // on CPU than under NoGradGuard (`wsdiff bench --what sample`, README).
+      std::optional<torch::NoGradGuard> no_grad;
+      std::optional<c10::InferenceMode> inference;
+      if (context.likelihood && context.likelihood->differentiates_prior()) {
+        no_grad.emplace();
+      } else {
+        inference.emplace();
+      }
       x = sample(prior.schedule(), score, x, grid, context);
       x = tweedie_from_score(prior.schedule(), score, x, grid.back());
     }
