@@ -147,18 +147,19 @@ def refine_reference(task, prior, reference, work, args, grid):
         except NoStableWeight:
             trials.update({w: None for w in weights})
 
+    def best_stable():
+        return max((k for k, v in trials.items() if v is not None), key=trials.get)
+
     probe([w for w in (chosen / 3, chosen * 3) if w not in trials])
     for _ in range(3):
-        stable = {k: v for k, v in trials.items() if v is not None}
-        best = max(stable, key=stable.get)
+        best = best_stable()
         if best == max(trials) and trials[best] is not None:
             probe([best * 3])
         elif best == min(trials):
             probe([best / 3])
         else:
             break
-    stable = {k: v for k, v in trials.items() if v is not None}
-    best = max(stable, key=stable.get)
+    best = best_stable()
     shown = {f"{k:g}": trials[k] for k in sorted(trials)}
     if best == chosen:
         return dict(reference, validation_psnr=shown)

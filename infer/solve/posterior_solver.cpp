@@ -120,8 +120,8 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lam
         context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y, weight);
       }
       // DPS turns gradients on for its own evaluations only. Every other step runs in
-      // InferenceMode, without autograd's version and view bookkeeping: 10-20% faster sampling
-      // on CPU than under NoGradGuard (`wsdiff bench --what sample`, README).
+      // InferenceMode, without autograd's version and view bookkeeping: faster than NoGradGuard
+      // on CPU at batch sizes above one (`wsdiff bench --what sample`, figures in README.md).
       std::optional<torch::NoGradGuard> no_grad;
       std::optional<c10::InferenceMode> inference;
       if (context.likelihood && context.likelihood->differentiates_prior()) {
