@@ -103,7 +103,7 @@ void check_sign(Config& config, DdpmUNet network, const ImportOptions& o) {
   const torch::Device device = resolve_device(o.device);
   network->to(device);
   network->eval();
-  ScoreModel model(network, make_forward_process(config.model));
+  ScoreModel model = score_model_of(network, config);
   const torch::Tensor images = sign_check_images(config, o.n);
   const StructuredNoise noise(config.noise);
   const SignCheck check = check_score_sign(model, images, noise);

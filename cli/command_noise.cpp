@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
+#include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/noise/structured_noise.hpp"
@@ -29,11 +30,7 @@ int run_noise(const NoiseCommandOptions& o, const ConfigOptions& config_options)
   const auto seeds = consecutive_seeds(o.seed, 0, o.n);
   const auto samples = noise.sample_per_image(seeds, c, s, s);
   const auto psd = noise.psd(s, s);
-  if (std::filesystem::path(o.out).has_parent_path()) {
-    std::filesystem::create_directories(std::filesystem::path(o.out).parent_path());
-  }
-  {
-    h5::File file = h5::File::create(o.out);
+  write_h5_atomically(o.out, [&](h5::File& file) {
     file.write_tensor("/noise", samples.to(torch::kFloat32));
     file.write_tensor("/psd", psd);
     file.set_attr(
@@ -41,7 +38,7 @@ int run_noise(const NoiseCommandOptions& o, const ConfigOptions& config_options)
         std::string("E|rfft2_ortho(n)|^2 per frequency; mean over the full grid = pixel variance"));
     file.set_attr("/", "config", to_yaml(config));
     file.set_attr("/", "seed", static_cast<int64_t>(o.seed));
-  }
+  });
   spdlog::info("{} {} noise samples {}x{}x{} (pixel std {:.3f}) and their power spectrum -> {}",
                o.n, enum_name(config.noise.family), c, s, s, samples.std().item<double>(), o.out);
   if (!o.png.empty()) {

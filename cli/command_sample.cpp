@@ -12,14 +12,13 @@
 #include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
+#include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/model/prior_loader.hpp"
-#include "core/noise/structured_noise.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
-#include "core/util/seeds.hpp"
-#include "infer/samplers/sampler.hpp"
+#include "infer/samplers/trajectory.hpp"
 
 namespace wsd::cli {
 namespace {
@@ -62,59 +61,37 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
   // NoGradGuard, see infer/solve/posterior_solver.cpp).
   c10::InferenceMode inference;
   const std::unique_ptr<Prior> prior = load_prior(checkpoint, o.checkpoint, !o.raw_weights, device);
-  const StructuredNoise noise(config.noise);
-  const int64_t steps = o.steps.value_or(config.sampler.steps);
+  SamplerConfig sampler = config.sampler;
+  sampler.steps = static_cast<int>(o.steps.value_or(config.sampler.steps));
+  const int64_t steps = sampler.steps;
   const int64_t c = config.model.image_channels, s = config.model.image_size;
-
-  ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
-    return prior->whitened_score(xt, t);
-  };
-  if (config.sampler.clamp_x0) {
+  if (sampler.clamp_x0) {
     spdlog::warn("sampler.clamp_x0: the Tweedie estimate is clamped to [-1, 1] at every step");
-    score = clamped_tweedie_score(prior->schedule(), score);
   }
-  const auto grid = time_grid_for(prior->schedule(), config.sampler, steps, config.model.t_eps);
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t report = std::max<int64_t>(1, steps / (o.n > sampler.batch_size ? 2 : 10));
+  const SampleProgress progress = [&](int64_t batch, int64_t batches, int64_t step, int64_t total) {
+    if (step % report != 0 && step != total) return;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double done =
+        static_cast<double>((batch - 1) * total + step) / static_cast<double>(batches * total);
+    spdlog::info("sampling batch {}/{}, step {}/{} ({:.1f} s, ETA {:.1f} s)", batch, batches, step,
+                 total, seconds, seconds / done * (1.0 - done));
+  };
+  const std::string setting = "unconditional sampling from '" + o.checkpoint + "', " +
+                              std::to_string(steps) + " " + std::string(enum_name(sampler.method)) +
+                              " steps (try more --steps, or check the prior with wsdiff info)";
   // sampler.batch_size images at a time, image i from its own seed: results depend neither on
   // --n nor on the batch size, and memory stays bounded for thousands of samples.
-  const int64_t batch = std::max<int64_t>(1, config.sampler.batch_size);
-  const int64_t batches = (o.n + batch - 1) / batch;
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<torch::Tensor> parts;
-  for (int64_t b = 0; b < batches; ++b) {
-    const int64_t first = b * batch, count = std::min(batch, o.n - first);
-    const auto seeds = consecutive_seeds(first_seed, first, count);
-    auto x = noise.sample_per_image(seeds, c, s, s, device);
-    const int64_t report = std::max<int64_t>(1, steps / (batches > 1 ? 2 : 10));
-    const StepCallback progress = [&](int64_t step, int64_t total, const torch::Tensor&) {
-      if (step % report != 0 && step != total) return;
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double done =
-          static_cast<double>(b * total + step) / static_cast<double>(batches * total);
-      spdlog::info("sampling batch {}/{}, step {}/{} ({:.1f} s, ETA {:.1f} s)", b + 1, batches,
-                   step, total, seconds, seconds / done * (1.0 - done));
-    };
-    const DivergenceGuard guard(
-        "unconditional sampling from '" + o.checkpoint + "', " + std::to_string(steps) + " " +
-            std::string(enum_name(config.sampler.method)) +
-            " steps (try more --steps, or check the prior with wsdiff info)",
-        first, 1);
-    SamplerContext context;
-    context.callback = guard.wrap(progress);
-    context.noise = &noise;
-    context.seeds = seeds;
-    x = sampler_for(config.sampler.method)(prior->schedule(), score, x, grid, context);
-    x = tweedie_from_score(prior->schedule(), score, x, grid.back());
-    parts.push_back(x.to(torch::kCPU));
-  }
-  const auto x = torch::cat(parts);
+  const auto x =
+      sample_prior(*prior, sampler, {c, s, s}, o.n, first_seed, device, setting, progress);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::filesystem::create_directories(o.out);
   const std::string h5_path = (std::filesystem::path(o.out) / "samples.h5").string();
-  {
-    h5::File file = h5::File::create(h5_path);
+  write_h5_atomically(h5_path, [&](h5::File& file) {
     file.write_tensor("/samples", x.to(torch::kFloat32));
     file.set_attr("/", "checkpoint", o.checkpoint);
     file.set_attr("/", "steps", steps);
@@ -123,7 +100,7 @@ int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
     file.set_attr("/", "ema", static_cast<int64_t>(!o.raw_weights));
     file.set_attr("/", "prior", prior->describe());
     file.set_attr("/", "clamp_x0", static_cast<int64_t>(config.sampler.clamp_x0));
-  }
+  });
   const std::string png_path = (std::filesystem::path(o.out) / "samples.png").string();
   ImageGridOptions layout;
   layout.columns = std::min<int64_t>(o.n, 16);

@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/output_paths.hpp"
 #include "core/config/config_loader.hpp"
+#include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/util/device.hpp"
@@ -54,31 +55,33 @@ int run_solve(const SolveOptions& o, const ConfigOptions& config_options) {
   const Reconstruction r =
       reconstructor.run_checkpoint(o.checkpoint, EvalMethod::kWsPrior, set, config.sampler);
 
-  if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty()) {
-    std::filesystem::create_directories(parent);
-  }
-  h5::File file = h5::File::create(o.out);
-  file.write_tensor("/x_hat", r.x_hat.contiguous());
-  file.set_attr("/", "checkpoint", o.checkpoint);
-  file.set_attr("/", "measurements", o.measurements);
-  file.set_attr("/", "prior", r.prior);
-  file.set_attr("/", "sampler", std::string(enum_name(config.sampler.method)));
-  file.set_attr("/", "likelihood", std::string(enum_name(config.sampler.likelihood)));
-  file.set_attr("/", "steps", r.steps);
-  file.set_attr("/", "lambda", r.lambda.value_or(0.0));
-  file.set_attr("/", "lambda_auto", static_cast<int64_t>(r.lambda_search.has_value()));
-  file.set_attr("/", "seconds", r.seconds);
   std::string quality;
+  torch::Tensor psnr_values, ssim_values;
   if (set.x_true.defined()) {
-    const auto p = psnr(r.x_hat, set.x_true), s = ssim(r.x_hat, set.x_true);
-    file.write_tensor("/psnr", p);
-    file.write_tensor("/ssim", s);
+    psnr_values = psnr(r.x_hat, set.x_true);
+    ssim_values = ssim(r.x_hat, set.x_true);
     quality = fmt::format(", PSNR {:.2f} dB, SSIM {:.4f} (mean over images)",
-                          p.mean().item<double>(), s.mean().item<double>());
+                          psnr_values.mean().item<double>(), ssim_values.mean().item<double>());
   }
+  write_h5_atomically(o.out, [&](h5::File& file) {
+    file.write_tensor("/x_hat", r.x_hat.contiguous());
+    file.set_attr("/", "checkpoint", o.checkpoint);
+    file.set_attr("/", "measurements", o.measurements);
+    file.set_attr("/", "prior", r.prior);
+    file.set_attr("/", "sampler", std::string(enum_name(config.sampler.method)));
+    file.set_attr("/", "likelihood", std::string(enum_name(config.sampler.likelihood)));
+    file.set_attr("/", "steps", r.steps);
+    file.set_attr("/", "lambda", r.lambda.value_or(0.0));
+    file.set_attr("/", "lambda_auto", static_cast<int64_t>(r.lambda_search.has_value()));
+    file.set_attr("/", "seconds", r.seconds);
+    if (psnr_values.defined()) {
+      file.write_tensor("/psnr", psnr_values);
+      file.write_tensor("/ssim", ssim_values);
+    }
+  });
   if (!o.png.empty()) {
     std::filesystem::create_directories(o.png);
-    write_image_grid(r.x_hat.slice(1, 0, r.x_hat.size(1) == 2 ? 1 : r.x_hat.size(1)),
+    write_image_grid(picture_channels(r.x_hat),
                      (std::filesystem::path(o.png) / "x_hat.png").string());
   }
   spdlog::info(

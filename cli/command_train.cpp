@@ -120,9 +120,8 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
             request.out_dir =
                 out->empty() ? default_out_dir(request.config, config->config_path) : *out;
             request.resume = *resume;
-            request.draw_samples = [t_eps = request.config.model.t_eps](Prior& prior,
-                                                                        const torch::Tensor& x1) {
-              return preview_samples(prior, x1, t_eps);
+            request.draw_samples = [](Prior& prior, const torch::Tensor& x1) {
+              return preview_samples(prior, x1);
             };
             const bool gaussian = request.config.model.type == ModelType::kGaussian;
             if (gaussian && request.env.world_size > 1) {

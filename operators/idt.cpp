@@ -52,6 +52,11 @@ torch::Tensor idt_transfer_functions(const IdtOptions& options, int64_t h, int64
   return h_p.unsqueeze(1);
 }
 
+std::vector<double> idt_unknown_channel_scales(bool absorption) {
+  if (absorption) return {0.5, 1.0};
+  return {1.0};
+}
+
 LinearOperator make_idt(const IdtOptions& options, const std::vector<int64_t>& input_shape) {
   const int64_t channels = options.absorption() ? 2 : 1;
   if (input_shape[0] != channels) {
@@ -70,7 +75,8 @@ LinearOperator make_idt(const IdtOptions& options, const std::vector<int64_t>& i
         << "on-axis LED has none; use led_grid >= 2 or a larger task.led_na_spacing)";
     throw InputError(msg.str());
   }
-  return make_linear_operator<FourierDiagonalOperatorImpl>("idt", t, input_shape);
+  return make_linear_operator<FourierDiagonalOperatorImpl>("idt", t, input_shape,
+                                                           /*output_is_image=*/false);
 }
 
 }  // namespace wsd

@@ -49,6 +49,11 @@ torch::Tensor idt_led_frequencies(const IdtOptions& options);
 // complex128 [n_led, Cin, H, W], Cin = 2 ([H_A, H_P]) with absorption, else 1 ([H_P]).
 torch::Tensor idt_transfer_functions(const IdtOptions& options, int64_t h, int64_t w);
 
+// What IDT's unknown is made of when measurements are simulated from single-channel images:
+// [phase], or [absorption, phase] with the absorption another image scaled by 0.5 (a weak
+// absorber beside a phase of full range), the two independent.
+std::vector<double> idt_unknown_channel_scales(bool absorption);
+
 // Throws InputError for an input channel count other than Cin and when no LED gives phase
 // contrast.
 LinearOperator make_idt(const IdtOptions& options, const std::vector<int64_t>& input_shape);

@@ -33,6 +33,11 @@ class LinearOperatorImpl : public torch::nn::Module {
   virtual std::optional<torch::Tensor> transfer_function() const { return std::nullopt; }
   bool is_fourier_diagonal() const { return transfer_function().has_value(); }
 
+  // Whether A x is an image in the units of x (blurs, masks, downsampling) that a figure can
+  // show as it is; false for measurements in other units (a Laplacian, IDT's intensity
+  // contrasts), which a figure rescales per image.
+  virtual bool output_is_image() const { return true; }
+
  protected:
   // Throws InputError naming the operator when x is not [N, shape...].
   void check_shape(const torch::Tensor& x, const std::vector<int64_t>& shape,

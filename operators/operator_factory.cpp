@@ -78,4 +78,15 @@ LinearOperator make_operator(const TaskConfig& task, const std::vector<int64_t>&
   throw InputError("task.operator: unknown operator");
 }
 
+std::vector<double> unknown_channel_scales(const TaskConfig& task) {
+  if (task.operator_name == OperatorType::kIdt) return idt_unknown_channel_scales(task.absorption);
+  return {};
+}
+
+std::vector<int64_t> unknown_shape(const TaskConfig& task, int64_t data_channels, int64_t size) {
+  const auto scales = unknown_channel_scales(task);
+  const int64_t channels = scales.empty() ? data_channels : static_cast<int64_t>(scales.size());
+  return {channels, size, size};
+}
+
 }  // namespace wsd

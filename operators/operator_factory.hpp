@@ -23,4 +23,13 @@ namespace wsd {
 
 LinearOperator make_operator(const TaskConfig& task, const std::vector<int64_t>& input_shape);
 
+// How a task's unknown is made from single-channel images of the data, for operators whose
+// unknown is not an image of the data's own channels (IDT: phase, or absorption and phase):
+// channel c holds scale[c] times an image of its own, independent of the other channels'. Empty
+// for every other operator: the unknown is the data's image as it is.
+std::vector<double> unknown_channel_scales(const TaskConfig& task);
+
+// [C, H, W] of a task's unknown for data images of `data_channels` x size x size.
+std::vector<int64_t> unknown_shape(const TaskConfig& task, int64_t data_channels, int64_t size);
+
 }  // namespace wsd

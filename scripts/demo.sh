@@ -39,11 +39,6 @@ if [ "$train" -eq 1 ]; then
   ws="$out/priors/$ws_run.h5"
   conventional="$out/priors/fashion_mnist_conventional.h5"
 fi
-if [ "$train" -eq 0 ] && [ ! -f "$ws" ] && [ -f "models/in-progress/$ws_run/last.h5" ]; then
-  wsd_log "the shipped priors are not finished: using the in-progress checkpoints in models/in-progress/"
-  ws="models/in-progress/$ws_run/last.h5"
-  conventional=models/in-progress/fashion_mnist_conventional/last.h5
-fi
 for prior in "$ws" "$conventional"; do
   [ -f "$prior" ] || { wsd_log "missing prior $prior (run with --train to make it)"; exit 2; }
 done
@@ -59,8 +54,7 @@ wsd_log "solving dehaze and deblur_dehaze on 16 test images (progress below)"
 "$wsdiff" eval -c experiments/dehaze.yaml -c experiments/deblur_dehaze.yaml -o "$out/eval" \
   --set eval.checkpoint="$ws" --set eval.conventional_checkpoint="$conventional" \
   --set eval.methods=[ws_prior,conventional_prior,wiener] --set eval.n_images=16 \
-  --set eval.statistics_images=2000 --set eval.lambda_grid=[] \
-  --set eval.report_auto_lambda=false --set sampler.batch_size=16
+  --set eval.statistics_images=2000 --set eval.lambda_grid=[] --set sampler.batch_size=16
 
 echo
 cat "$out/eval/results.md"

@@ -328,7 +328,7 @@ class TrainingRun {
     ema_net->to(device_);
     step_runner_.ema().copy_to(*ema_net);
     ema_net->eval();
-    ScoreModel model(ema_net, step_runner_.process());
+    ScoreModel model(ema_net, step_runner_.process(), step_runner_.noise(), config_.model.t_eps);
     const int64_t c = config_.data.channels, s = config_.data.image_size;
     const auto seeds = consecutive_seeds(config_.sampler.seed, 0, 16);
     const auto x =

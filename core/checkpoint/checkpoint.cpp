@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/version.hpp"
@@ -75,13 +76,6 @@ StateDict read_state_dict(const h5::File& file, const std::string& group) {
   return dict;
 }
 
-void sync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 void check_format(const h5::File& file) {
   if (!file.has_attr("/", "format") || file.attr_string("/", "format") != kCheckpointFormat) {
     throw InputError("'" + file.path() + "' is an HDF5 file but not a wsdiff checkpoint");
@@ -93,7 +87,6 @@ void check_format(const h5::File& file) {
                      std::to_string(kCheckpointFormatVersion));
   }
 }
-
 
 ModelInfo read_model_info(const h5::File& file) {
   ModelInfo info;
@@ -160,45 +153,6 @@ std::string ModelInfo::parameterisation_name() const {
   return std::string(enum_name(parameterisation));
 }
 
-namespace {
-
-// Writes `bytes` to `path` through a temporary beside it (written, synced, renamed, folder
-// synced): a crash or a full disk at any point leaves the previous file intact and no temporary.
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const fs::path target(path);
-  const std::string tmp = path + kTemporaryInfix + std::to_string(::getpid());
-  const auto fail = [&](const std::string& what, int error) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write checkpoint '" + path + "': " + what + ": " +
-                             std::strerror(error) + " (the previous file there is intact)");
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("cannot create " + tmp, errno);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = n < 0 ? errno : ENOSPC;
-      ::close(fd);
-      fail("write failed after " + std::to_string(done) + " of " + std::to_string(bytes.size()) +
-               " bytes",
-           error);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int error = errno;
-    ::close(fd);
-    fail("fsync failed", error);
-  }
-  if (::close(fd) != 0) fail("close failed", errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot move it into place", errno);
-  sync_path(target.has_parent_path() ? target.parent_path().string() : ".", O_RDONLY | O_DIRECTORY);
-}
-
-}  // namespace
-
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
@@ -235,7 +189,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
     file.set_attr("/", "complete", static_cast<int64_t>(1));
     bytes = file.image();
   }
-  write_file_atomically(path, bytes);
+  write_file_atomically(path, bytes, "checkpoint", TemporaryName::kProcessId);
 }
 
 std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
@@ -255,13 +209,27 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
   return removed;
 }
 
+namespace {
+
+// A checkpoint file opened for reading, its format checked and its write known complete.
+h5::File open_complete(const std::string& path) {
+  h5::File file = h5::File::open_read(path);
+  check_format(file);
+  if (!file.has_attr("/", "complete")) {
+    throw InputError("checkpoint '" + path + "' was not completely written");
+  }
+  return file;
+}
+
+std::string provenance_of(const h5::File& file) {
+  return file.has_attr("/", "provenance") ? file.attr_string("/", "provenance") : std::string();
+}
+
+}  // namespace
+
 Checkpoint load_checkpoint(const std::string& path) {
   return with_input_errors([&] {
-    const h5::File file = h5::File::open_read(path);
-    check_format(file);
-    if (!file.has_attr("/", "complete")) {
-      throw InputError("checkpoint '" + path + "' was not completely written");
-    }
+    const h5::File file = open_complete(path);
     Checkpoint checkpoint;
     checkpoint.config_yaml = file.attr_string("/", "config");
     checkpoint.model_info = read_model_info(file);
@@ -269,19 +237,14 @@ Checkpoint load_checkpoint(const std::string& path) {
     checkpoint.ema = read_state_dict(file, "/ema");
     checkpoint.optimizer = read_state_dict(file, "/optimizer");
     checkpoint.state = read_train_state(file, /*with_rng=*/true);
-    if (file.has_attr("/", "provenance"))
-      checkpoint.provenance_json = file.attr_string("/", "provenance");
+    checkpoint.provenance_json = provenance_of(file);
     return checkpoint;
   });
 }
 
 CheckpointSummary inspect_checkpoint(const std::string& path) {
   return with_input_errors([&] {
-    const h5::File file = h5::File::open_read(path);
-    check_format(file);
-    if (!file.has_attr("/", "complete")) {
-      throw InputError("checkpoint '" + path + "' was not completely written");
-    }
+    const h5::File file = open_complete(path);
     CheckpointSummary summary;
     summary.format_version = file.attr_int("/", "format_version");
     summary.wsdiff_version = file.attr_string("/", "wsdiff_version");
@@ -291,8 +254,7 @@ CheckpointSummary inspect_checkpoint(const std::string& path) {
     summary.state = read_train_state(file, /*with_rng=*/false);
     summary.has_ema = file.exists("/ema");
     summary.has_optimizer = file.exists("/optimizer");
-    if (file.has_attr("/", "provenance"))
-      summary.provenance_json = file.attr_string("/", "provenance");
+    summary.provenance_json = provenance_of(file);
     // Reading every tensor also proves the file is intact, which is what `info` is asked for.
     std::set<std::string> dtypes;
     for (const auto& [name, tensor] : read_state_dict(file, "/model")) {

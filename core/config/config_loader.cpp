@@ -14,6 +14,7 @@
 
 #include "core/config/config_codec.hpp"
 #include "core/config/config_keys.hpp"
+#include "core/config/config_retired.hpp"
 #include "core/config/config_schema.hpp"
 #include "core/config/config_suggest.hpp"
 #include "core/config/config_validation.hpp"
@@ -196,7 +197,8 @@ void parse_struct(T& target, const YAML::Node& map, const YAML::Mark& key_mark,
 
     Assigner<T> assigner(target, name, value, mark, prefix, state);
     Schema<T>::fields(assigner);
-    if (!assigner.found()) {
+    if (!assigner.found() &&
+        !accept_retired_key(join_key(prefix, name), value, state.source.locate(mark))) {
       throw ConfigError(state.source.locate(mark), "", unknown_key_message<T>(name, prefix));
     }
   }

@@ -260,7 +260,9 @@ struct Schema<SamplerConfig> {
             "data-consistency term: none (unconditional), ws, normalised_gradient, dps, proximal "
             "(exact "
             "Gaussian step with the task's noise model; needs method exponential)");
-    v.field("lambda", &T::lambda, "weight of the likelihood term; auto = chosen by the sampler",
+    v.field("lambda", &T::lambda,
+            "data weight of the likelihood step (its meaning is the step's: docs/maths.md); auto "
+            "= the step's natural weight (proximal: 1) or the discrepancy principle's choice",
             if_set(at_least(0)));
     v.field("lambda_schedule", &T::lambda_schedule, "how the weight evolves over time");
     v.field("proximal_x0", &T::proximal_x0,
@@ -344,15 +346,6 @@ struct Schema<EvalConfig> {
             "split (never the test images); empty = sampler.lambda");
     v.field("validation_images", &T::validation_images,
             "training-split images that choose lambda from lambda_grid", above(0));
-    v.field("report_auto_lambda", &T::report_auto_lambda,
-            "with lambda_grid: also report each prior method with lambda auto");
-    v.field("ws_lambda", &T::ws_lambda,
-            "fixed data weight of ws_prior, ahead of lambda_grid and sampler.lambda (0 = unset)",
-            at_least(0));
-    v.field("conventional_lambda", &T::conventional_lambda,
-            "fixed data weight of conventional_prior (0 = unset)", at_least(0));
-    v.field("gaussian_lambda", &T::gaussian_lambda,
-            "fixed data weight of gaussian_prior (0 = unset)", at_least(0));
   }
   static void check(const T& c, const rules::CrossCheck& out) {
     for (const double lambda : c.lambda_grid) {

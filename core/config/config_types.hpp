@@ -126,7 +126,9 @@ struct SamplerConfig {
   TimeGrid time_grid = TimeGrid::kUniform;
   double rho = 7.0;  // time_grid edm only
   LikelihoodType likelihood = LikelihoodType::kNone;
-  std::optional<double> lambda = 1.0;  // nullopt = `auto`: the sampler picks the weight.
+  // The data weight: its meaning is the likelihood step's own (LikelihoodKind::weight_meaning).
+  // nullopt is `auto`: the step's natural weight, or the discrepancy principle's choice.
+  std::optional<double> lambda = 1.0;
   LambdaSchedule lambda_schedule = LambdaSchedule::kConstant;
   // likelihood proximal: each step goes on from the data-consistent x_0 estimate itself (mean),
   // or from a draw of the surrogate's posterior around it (sample; exact for the Gaussian prior,
@@ -185,13 +187,6 @@ struct EvalConfig {
   // measurements simulated from the end of the training split; empty = sampler.lambda as given.
   std::vector<double> lambda_grid;
   int validation_images = 16;
-  // With a lambda_grid: also run each prior method with `lambda: auto` on the test images.
-  bool report_auto_lambda = false;
-  // > 0: the fixed data weight of that prior method (e.g. one a benchmark chose on validation
-  // images), ahead of lambda_grid and sampler.lambda; 0 = not set.
-  double ws_lambda = 0.0;
-  double conventional_lambda = 0.0;
-  double gaussian_lambda = 0.0;
 };
 
 // Section `run`: naming and logging of the run directory.

@@ -64,6 +64,11 @@ torch::Tensor render_image_grid(const torch::Tensor& images, const ImageGridOpti
   return torch::cat({header, grid}, 1);
 }
 
+torch::Tensor picture_channels(const torch::Tensor& images) {
+  const int64_t c = images.size(1);
+  return c == 1 || c == 3 ? images : images.slice(1, 0, 1);
+}
+
 void write_image_grid(const torch::Tensor& images, const std::string& path,
                       const ImageGridOptions& options) {
   const auto grid = render_image_grid(images, options);

@@ -22,6 +22,11 @@ struct ImageGridOptions {
 void write_image_grid(const torch::Tensor& images, const std::string& path,
                       const ImageGridOptions& options = {});
 
+// The channels of a batch [N, C, H, W] that show as a picture: all of them for C = 1 or 3 (gray,
+// RGB), the first for any other count (a multi-channel unknown such as IDT's [absorption,
+// phase]).
+torch::Tensor picture_channels(const torch::Tensor& images);
+
 // The picture write_image_grid writes, [C, H', W'] in [-1, 1].
 torch::Tensor render_image_grid(const torch::Tensor& images, const ImageGridOptions& options);
 

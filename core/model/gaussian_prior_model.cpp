@@ -54,7 +54,8 @@ void check_fits(const GaussianStatistics& s, const ModelConfig& model, const std
 
 }  // namespace
 
-GaussianPriorModel::GaussianPriorModel(GaussianPrior prior) : prior_(std::move(prior)) {}
+GaussianPriorModel::GaussianPriorModel(GaussianPrior prior, StructuredNoise noise, double t_eps)
+    : Prior(std::move(noise), t_eps), prior_(std::move(prior)) {}
 
 torch::Tensor GaussianPriorModel::whitened_score(const torch::Tensor& x_t, const torch::Tensor& t) {
   return prior_.whitened_score(x_t, t);
@@ -78,6 +79,12 @@ GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Co
       statistics.mean.to(device, torch::kFloat64),
       statistics.power_spectrum.to(device, torch::kFloat64), noise.psd(size, size).to(device),
       make_schedule(config.model.schedule, config.model.beta_min, config.model.beta_max));
+}
+
+GaussianPriorModel make_gaussian_prior_model(const GaussianStatistics& statistics,
+                                             const Config& config, torch::Device device) {
+  return GaussianPriorModel(make_gaussian_prior(statistics, config, device),
+                            StructuredNoise(config.noise), config.model.t_eps);
 }
 
 Checkpoint gaussian_prior_checkpoint(const GaussianStatistics& statistics, const Config& config) {
@@ -111,12 +118,13 @@ GaussianStatistics gaussian_statistics_of(const Checkpoint& checkpoint, const st
 }
 
 std::unique_ptr<GaussianPriorModel> load_gaussian_prior(const Checkpoint& checkpoint,
+                                                        const Config& config,
                                                         const std::string& source,
                                                         torch::Device device) {
-  const Config config = parse_config(checkpoint.config_yaml, source + " (embedded config)");
   const GaussianStatistics statistics = gaussian_statistics_of(checkpoint, source);
   check_fits(statistics, config.model, source);
-  return std::make_unique<GaussianPriorModel>(make_gaussian_prior(statistics, config, device));
+  return std::make_unique<GaussianPriorModel>(
+      make_gaussian_prior_model(statistics, config, device));
 }
 
 }  // namespace wsd

@@ -26,7 +26,8 @@ namespace wsd {
 
 class GaussianPriorModel final : public Prior {
  public:
-  explicit GaussianPriorModel(GaussianPrior prior);
+  // `noise` must be the family whose power spectrum `prior` was built with.
+  GaussianPriorModel(GaussianPrior prior, StructuredNoise noise, double t_eps);
 
   torch::Tensor whitened_score(const torch::Tensor& x_t, const torch::Tensor& t) override;
   torch::Tensor x0_estimate(const torch::Tensor& x_t, const torch::Tensor& t) override;
@@ -46,6 +47,11 @@ class GaussianPriorModel final : public Prior {
 GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Config& config,
                                   torch::Device device = torch::kCPU);
 
+// The same as a Prior, with config's noise family and model.t_eps.
+GaussianPriorModel make_gaussian_prior_model(const GaussianStatistics& statistics,
+                                             const Config& config,
+                                             torch::Device device = torch::kCPU);
+
 // The checkpoint of statistics estimated under `config` (its model.type should be gaussian).
 Checkpoint gaussian_prior_checkpoint(const GaussianStatistics& statistics, const Config& config);
 
@@ -53,8 +59,9 @@ Checkpoint gaussian_prior_checkpoint(const GaussianStatistics& statistics, const
 // missing or malformed.
 GaussianStatistics gaussian_statistics_of(const Checkpoint& checkpoint, const std::string& source);
 
-// The Gaussian prior of a checkpoint under its embedded config, on `device`.
+// The Gaussian prior of a checkpoint under `config`, its embedded config, on `device`.
 std::unique_ptr<GaussianPriorModel> load_gaussian_prior(const Checkpoint& checkpoint,
+                                                        const Config& config,
                                                         const std::string& source,
                                                         torch::Device device);
 

@@ -1,14 +1,14 @@
 #include "core/model/score_model.hpp"
 
-#include "core/config/config_loader.hpp"
 #include "core/diffusion/schedule.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/util/errors.hpp"
 
 namespace wsd {
 
-ScoreModel::ScoreModel(DdpmUNet network, ForwardProcess process)
-    : network_(std::move(network)), process_(std::move(process)) {}
+ScoreModel::ScoreModel(DdpmUNet network, ForwardProcess process, StructuredNoise noise,
+                       double t_eps)
+    : Prior(std::move(noise), t_eps), network_(std::move(network)), process_(std::move(process)) {}
 
 torch::Tensor ScoreModel::output(const torch::Tensor& x_t, const torch::Tensor& t) {
   // The network takes t in the input's floating dtype; bookkeeping stays in float64 outside.
@@ -91,12 +91,17 @@ ModelInfo model_info_of(const ModelConfig& config) {
   return info;
 }
 
-ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& source, bool use_ema,
-                            torch::Device device) {
+ScoreModel score_model_of(DdpmUNet network, const Config& config) {
+  return ScoreModel(std::move(network), make_forward_process(config.model),
+                    StructuredNoise(config.noise), config.model.t_eps);
+}
+
+ScoreModel load_score_model(const Checkpoint& checkpoint, const Config& embedded,
+                            const std::string& source, bool use_ema, torch::Device device) {
   if (checkpoint.model_info.type == ModelType::kGaussian) {
     throw InputError("'" + source + "' holds a gaussian prior, not a network");
   }
-  Config config = parse_config(checkpoint.config_yaml, source + " (embedded config)");
+  Config config = embedded;
   const ModelInfo& info = checkpoint.model_info;
   config.model.process = info.process;
   config.model.parameterisation = info.parameterisation;
@@ -108,7 +113,7 @@ ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& sou
   load_state_dict(*network, weights, source);
   network->to(device);
   network->eval();
-  return ScoreModel(network, make_forward_process(config.model));
+  return score_model_of(network, config);
 }
 
 }  // namespace wsd

@@ -14,10 +14,11 @@
 namespace wsd {
 
 // A trained prior as samplers see it: the network plus the forward process that says what its
-// output means (parameterisation, score sign, schedule).
+// output means (parameterisation, score sign, schedule), and the noise and t_eps it was trained
+// with.
 class ScoreModel final : public Prior {
  public:
-  ScoreModel(DdpmUNet network, ForwardProcess process);
+  ScoreModel(DdpmUNet network, ForwardProcess process, StructuredNoise noise, double t_eps);
 
   DdpmUNet& network() { return network_; }
   const ForwardProcess& process() const { return process_; }
@@ -52,13 +53,17 @@ DdpmUNet make_network(const ModelConfig& config);
 // The forward process a model config describes.
 ForwardProcess make_forward_process(const ModelConfig& config);
 
+// The prior a freshly made or trained network is under `config` (its model and noise sections).
+ScoreModel score_model_of(DdpmUNet network, const Config& config);
+
 // What a checkpoint records about a model config.
 ModelInfo model_info_of(const ModelConfig& config);
 
 // Loads a checkpoint's network (EMA weights when `use_ema` and present) on `device`, in eval
-// mode. The parameterisation and sign recorded in the checkpoint override those of its config.
-// Throws InputError for a checkpoint that holds no network (a gaussian prior: use load_prior).
-ScoreModel load_score_model(const Checkpoint& checkpoint, const std::string& source, bool use_ema,
-                            torch::Device device);
+// mode, under `config`, the checkpoint's embedded config (parsed once by the caller). The
+// parameterisation and sign recorded in the checkpoint override those of its config. Throws
+// InputError for a checkpoint that holds no network (a gaussian prior: use load_prior).
+ScoreModel load_score_model(const Checkpoint& checkpoint, const Config& config,
+                            const std::string& source, bool use_ema, torch::Device device);
 
 }  // namespace wsd

@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/util/errors.hpp"
-#include "infer/baselines/fourier_gaussian_posterior.hpp"
+#include "infer/gaussian/fourier_gaussian_posterior.hpp"
 
 namespace wsd {
 torch::Tensor wiener_filter(LinearOperatorImpl& op, const torch::Tensor& y,

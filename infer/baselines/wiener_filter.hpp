@@ -2,7 +2,7 @@
 
 #include <torch/types.h>
 
-#include "infer/baselines/gaussian_measurement_model.hpp"
+#include "infer/gaussian/gaussian_measurement_model.hpp"
 #include "operators/linear_operator.hpp"
 
 namespace wsd {

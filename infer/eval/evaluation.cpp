@@ -11,6 +11,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/util/errors.hpp"
@@ -19,6 +20,7 @@
 #include "infer/likelihood/likelihood_step.hpp"
 #include "infer/metrics/psnr.hpp"
 #include "infer/metrics/ssim.hpp"
+#include "operators/operator_factory.hpp"
 
 namespace wsd {
 namespace {
@@ -78,19 +80,6 @@ bool is_sampled(EvalMethod method) {
          method == EvalMethod::kGaussianPrior;
 }
 
-double fixed_lambda(const EvalConfig& eval, EvalMethod method) {
-  switch (method) {
-    case EvalMethod::kWsPrior:
-      return eval.ws_lambda;
-    case EvalMethod::kConventionalPrior:
-      return eval.conventional_lambda;
-    case EvalMethod::kGaussianPrior:
-      return eval.gaussian_lambda;
-    default:
-      return 0.0;
-  }
-}
-
 // The weight of eval.lambda_grid with the best mean PSNR on the validation measurements: chosen
 // per method without looking at the test images.
 json choose_lambda(Reconstructor& reconstructor, EvalMethod method,
@@ -139,9 +128,10 @@ json scores(const torch::Tensor& x_hat, const torch::Tensor& truth) {
 }
 
 // A measurement as a picture beside the images: same channels and size; operators whose output
-// is not an image in [-1, 1] (Laplace, IDT) are rescaled per image to [-1, 1].
+// is not an image in [-1, 1] (LinearOperatorImpl::output_is_image) are rescaled per image to
+// [-1, 1].
 torch::Tensor displayable(const torch::Tensor& y, const std::vector<int64_t>& shape,
-                          OperatorType op) {
+                          bool output_is_image) {
   auto d = y;
   if (d.size(1) != shape[0]) d = d.slice(1, 0, 1).expand({-1, shape[0], -1, -1});
   if (d.size(2) != shape[1] || d.size(3) != shape[2]) {
@@ -149,7 +139,7 @@ torch::Tensor displayable(const torch::Tensor& y, const std::vector<int64_t>& sh
                                                   .size(std::vector<int64_t>{shape[1], shape[2]})
                                                   .mode(torch::kNearest));
   }
-  if (op == OperatorType::kLaplace || op == OperatorType::kIdt) {
+  if (!output_is_image) {
     const auto flat = d.flatten(1);
     const auto lo = std::get<0>(flat.min(1)).view({-1, 1, 1, 1});
     const auto hi = std::get<0>(flat.max(1)).view({-1, 1, 1, 1});
@@ -197,6 +187,7 @@ json run_evaluation(const EvalRequest& request) {
     const MeasurementSet set = simulate_measurements(config, config.eval.n_images, request.device);
     write_measurements(set, (dir / "measurements.h5").string());
     const auto shape = set.image_shape();
+    const bool op_output_is_image = make_operator(config.task, shape)->output_is_image();
 
     json task_json = {{"name", task.name},
                       {"operator", std::string(enum_name(config.task.operator_name))},
@@ -205,7 +196,7 @@ json run_evaluation(const EvalRequest& request) {
                       {"n_images", set.size()},
                       {"methods", json::array()}};
     std::vector<torch::Tensor> columns = {set.x_true,
-                                          displayable(set.y, shape, config.task.operator_name)};
+                                          displayable(set.y, shape, op_output_is_image)};
     std::vector<std::string> names = {"truth", "measurement"};
     if (set.y.sizes() == set.x_true.sizes()) {
       json m = scores(set.y, set.x_true);
@@ -229,20 +220,15 @@ json run_evaluation(const EvalRequest& request) {
                    m["psnr"]["mean"].get<double>(), m["ssim"]["mean"].get<double>(),
                    m["seconds_per_image"].get<double>());
       task_json["methods"].push_back(m);
-      h5::File file = h5::File::create((dir / (name + ".h5")).string());
-      file.write_tensor("/x_hat", r.x_hat.contiguous());
+      write_h5_atomically((dir / (name + ".h5")).string(), [&](h5::File& file) {
+        file.write_tensor("/x_hat", r.x_hat.contiguous());
+      });
       columns.push_back(r.x_hat);
       names.push_back(name);
     };
     for (const EvalMethod method : config.eval.methods) {
       const std::string name(enum_name(method));
       spdlog::info("task {}: method {}", task.name, name);
-      if (const double fixed = fixed_lambda(config.eval, method); fixed > 0.0) {
-        SamplerConfig sampler = config.sampler;
-        sampler.lambda = fixed;
-        record(name, reconstructor.run(method, set, sampler), {{"lambda_fixed", true}});
-        continue;
-      }
       if (!is_sampled(method) || config.eval.lambda_grid.empty()) {
         record(name, reconstructor.run(method, set), json::object());
         continue;
@@ -255,10 +241,6 @@ json run_evaluation(const EvalRequest& request) {
       json choice = choose_lambda(reconstructor, method, *validation, sampler);
       sampler.lambda = choice["chosen"].get<double>();
       record(name, reconstructor.run(method, set, sampler), {{"lambda_validation", choice}});
-      if (config.eval.report_auto_lambda) {
-        sampler.lambda.reset();
-        record(name + "_auto_lambda", reconstructor.run(method, set, sampler), json::object());
-      }
     }
     const json* ws = find_method(task_json, "ws_prior");
     const json* conventional = find_method(task_json, "conventional_prior");
@@ -267,8 +249,9 @@ json run_evaluation(const EvalRequest& request) {
       const int64_t rows = std::min<int64_t>(kFigureRows, set.size());
       std::vector<torch::Tensor> cells;
       for (int64_t i = 0; i < rows; ++i) {
-        for (const auto& column : columns)
-          cells.push_back(column[i].slice(0, 0, shape[0] == 2 ? 1 : shape[0]));
+        for (const auto& column : columns) {
+          cells.push_back(picture_channels(column.slice(0, i, i + 1))[0]);
+        }
       }
       const auto figure = (dir / "figure.png").string();
       ImageGridOptions grid;

@@ -7,6 +7,7 @@
 
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
+#include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/shape_text.hpp"
@@ -30,10 +31,7 @@ std::string now_utc() {
 }  // namespace
 
 std::vector<int64_t> task_image_shape(const Config& config) {
-  const int64_t s = config.data.image_size;
-  if (config.task.operator_name == OperatorType::kIdt)
-    return {config.task.absorption ? 2 : 1, s, s};
-  return {config.data.channels, s, s};
+  return unknown_shape(config.task, config.data.channels, config.data.image_size);
 }
 
 std::vector<int64_t> MeasurementSet::image_shape() const { return task_image_shape(config); }
@@ -46,11 +44,14 @@ constexpr int64_t kValidationSeedOffset = 1'000'000'000;
 MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device device, DataSplit split,
                              bool from_end, int64_t seed_offset) {
   const auto shape = task_image_shape(config);
+  // An unknown made of single-channel images (unknown_channel_scales) takes one image per
+  // channel: channel c of image i is image i + (last - c) n, so the last channel is image i.
+  const auto scales = unknown_channel_scales(config.task);
   DataConfig data = config.data;
-  if (config.task.operator_name == OperatorType::kIdt) data.channels = 1;
+  if (!scales.empty()) data.channels = 1;
   const auto dataset = open_dataset(data, split);
-  const bool absorption = config.task.operator_name == OperatorType::kIdt && config.task.absorption;
-  const int64_t needed = absorption ? 2 * n : n;
+  const int64_t per_image = std::max<int64_t>(1, static_cast<int64_t>(scales.size()));
+  const int64_t needed = per_image * n;
   if (dataset->size() < needed) {
     throw InputError(std::string("data: the ") + (split == DataSplit::kTest ? "test" : "training") +
                      " split has " + std::to_string(dataset->size()) + " images, the task needs " +
@@ -59,10 +60,18 @@ MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device devi
   const int64_t first = from_end ? dataset->size() - needed : 0;
   std::vector<torch::Tensor> images;
   for (int64_t i = 0; i < n; ++i) {
-    auto image = evaluation_image(*dataset, data, first + i);
-    if (absorption)
-      image = torch::cat({0.5 * evaluation_image(*dataset, data, first + n + i), image});
-    images.push_back(image);
+    if (scales.empty()) {
+      images.push_back(evaluation_image(*dataset, data, first + i));
+      continue;
+    }
+    std::vector<torch::Tensor> channels;
+    for (int64_t c = 0; c < per_image; ++c) {
+      const int64_t block = per_image - 1 - c;
+      const auto image = evaluation_image(*dataset, data, first + block * n + i);
+      const double scale = scales[static_cast<size_t>(c)];
+      channels.push_back(scale == 1.0 ? image : scale * image);
+    }
+    images.push_back(torch::cat(channels));
   }
   MeasurementSet set;
   set.config = config;
@@ -90,19 +99,19 @@ MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
 }
 
 void write_measurements(const MeasurementSet& set, const std::string& path) {
-  h5::File file = h5::File::create(path);
-  file.write_tensor("/y", set.y.to(torch::kFloat32).contiguous());
-  if (set.x_true.defined())
-    file.write_tensor("/x_true", set.x_true.to(torch::kFloat32).contiguous());
-  std::vector<int64_t> seeds(set.seeds.begin(), set.seeds.end());
-  file.write_tensor("/seeds", torch::tensor(seeds, torch::kInt64));
-  file.set_attr("/", "format", std::string(kFormat));
-  file.set_attr("/", "format_version", kFormatVersion);
-  file.set_attr("/", "config", to_yaml(set.config));
-  file.set_attr("/", "seed", static_cast<int64_t>(set.config.task.seed));
-  file.set_attr("/", "operator", std::string(enum_name(set.config.task.operator_name)));
-  file.set_attr("/", "created", now_utc());
-  file.flush();
+  write_h5_atomically(path, [&](h5::File& file) {
+    file.write_tensor("/y", set.y.to(torch::kFloat32).contiguous());
+    if (set.x_true.defined())
+      file.write_tensor("/x_true", set.x_true.to(torch::kFloat32).contiguous());
+    std::vector<int64_t> seeds(set.seeds.begin(), set.seeds.end());
+    file.write_tensor("/seeds", torch::tensor(seeds, torch::kInt64));
+    file.set_attr("/", "format", std::string(kFormat));
+    file.set_attr("/", "format_version", kFormatVersion);
+    file.set_attr("/", "config", to_yaml(set.config));
+    file.set_attr("/", "seed", static_cast<int64_t>(set.config.task.seed));
+    file.set_attr("/", "operator", std::string(enum_name(set.config.task.operator_name)));
+    file.set_attr("/", "created", now_utc());
+  });
 }
 
 MeasurementSet read_measurements(const std::string& path) {

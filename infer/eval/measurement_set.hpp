@@ -29,18 +29,20 @@ struct MeasurementSet {
   std::vector<int64_t> image_shape() const;
 };
 
-// The unknown's shape for a config: data.channels x data.image_size^2, except IDT with
-// absorption, whose unknown is [absorption, phase].
+// The unknown's shape for a config: data.channels x data.image_size^2, unless the operator
+// makes its unknown from single-channel images (operators/operator_factory.hpp,
+// unknown_channel_scales; IDT with absorption: [absorption, phase]).
 std::vector<int64_t> task_image_shape(const Config& config);
 
 // The first `n` test-split images of config.data (fitted to data.image_size and data.channels)
-// as ground truth, measured through the task's operator and noise. For IDT with absorption the
-// absorption channel is another test image (number i + n), scaled by 0.5, so the two unknowns
-// are independent. Runs on `device`, returns CPU tensors.
+// as ground truth, measured through the task's operator and noise. An operator whose unknown is
+// made of single-channel images takes an image per channel (IDT with absorption: the absorption
+// is test image i + n scaled by 0.5, so the two unknowns are independent). Runs on `device`,
+// returns CPU tensors.
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device);
 
-// Validation measurements for choosing sampler settings: the last n (or 2n for IDT with
-// absorption) images of the training split, with measurement seeds of their own, so nothing is
+// Validation measurements for choosing sampler settings: the last n (times the images per
+// unknown) images of the training split, with measurement seeds of their own, so nothing is
 // tuned on the test images or their noise.
 MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
                                                 torch::Device device);

@@ -14,6 +14,7 @@
 #include "data/gaussian_statistics.hpp"
 #include "infer/baselines/tikhonov_cg.hpp"
 #include "infer/baselines/wiener_filter.hpp"
+#include "infer/likelihood/likelihood_step.hpp"
 #include "infer/solve/posterior_solver.hpp"
 #include "operators/measurement_noise.hpp"
 #include "operators/operator_factory.hpp"
@@ -30,18 +31,24 @@ double seconds_since(Clock::time_point start) {
 // Probe measurements of the automatic lambda search.
 constexpr int64_t kLambdaProbes = 4;
 
-// The statistics of the unknown: images of the training split; for IDT with absorption the
-// absorption channel follows the same law scaled by 0.5 (as simulate_measurements makes it).
+// The statistics of the unknown: images of the training split. An unknown made of
+// single-channel images (unknown_channel_scales) has channel c follow their law scaled by
+// scale[c], as simulate_measurements makes it.
 GaussianStatistics estimate_statistics(const Config& config, int64_t limit) {
   DataConfig data = config.data;
-  const bool idt = config.task.operator_name == OperatorType::kIdt;
-  if (idt) data.channels = 1;
+  const auto scales = unknown_channel_scales(config.task);
+  if (!scales.empty()) data.channels = 1;
   auto statistics = *estimate_gaussian_statistics(data, DataSplit::kTrain, limit);
-  if (idt && config.task.absorption) {
-    statistics.mean = torch::cat({0.5 * statistics.mean, statistics.mean});
+  if (scales.size() > 1) {
     auto power = statistics.power_spectrum.dim() == 2 ? statistics.power_spectrum.unsqueeze(0)
                                                       : statistics.power_spectrum;
-    statistics.power_spectrum = torch::cat({0.25 * power, power});
+    std::vector<torch::Tensor> means, powers;
+    for (const double scale : scales) {
+      means.push_back(scale == 1.0 ? statistics.mean : scale * statistics.mean);
+      powers.push_back(scale == 1.0 ? power : (scale * scale) * power);
+    }
+    statistics.mean = torch::cat(means);
+    statistics.power_spectrum = torch::cat(powers);
   }
   spdlog::info("Gaussian prior statistics from {} training images", statistics.count);
   return statistics;
@@ -70,12 +77,6 @@ const GaussianStatistics& Reconstructor::statistics() {
 
 namespace {
 
-struct PriorUnderTest {
-  Prior& prior;
-  StructuredNoise noise;  // the prior's own noise family
-  double t_eps;
-};
-
 GaussianMeasurementModel measurement_model(const GaussianStatistics& statistics,
                                            const MeasurementSet& set) {
   const auto noise = MeasurementNoise::from_config(set.config.task);
@@ -84,64 +85,69 @@ GaussianMeasurementModel measurement_model(const GaussianStatistics& statistics,
                                         s2 * noise.noise().psd(set.y.size(2), set.y.size(3)));
 }
 
-// `model` (the data statistics and measurement noise) is needed by the proximal step only.
-Reconstruction solve_with_prior(const PriorUnderTest& p, const SamplerConfig& sampler,
+// The data weight of `sampler` for `prior`: sampler.lambda as given, the step's natural weight
+// for `auto`, or else the discrepancy principle's choice on the first measurements.
+double choose_weight(const PosteriorSolver& solver, const PosteriorProblem& problem,
+                     const MeasurementSet& set, torch::Device device, const std::string& label,
+                     Reconstruction& out) {
+  const SamplerConfig& sampler = solver.sampler;
+  const LikelihoodKind& kind = likelihood_kind(sampler.likelihood);
+  if (sampler.lambda) return *sampler.lambda;
+  if (const auto natural = kind.natural_weight()) return *natural;
+  const int64_t probes = std::min<int64_t>(kLambdaProbes, set.size());
+  PosteriorProblem probe = problem;
+  probe.y = set.y.slice(0, 0, probes);
+  probe.seeds.resize(static_cast<size_t>(probes));
+  const auto noise = MeasurementNoise::from_config(set.config.task);
+  const auto& y_shape = set.y.sizes();
+  const auto psd = noise.noise().psd(y_shape[2], y_shape[3]);
+  const double energy = noise.level() * noise.level() * static_cast<double>(y_shape[1]) *
+                        (psd * rfft2_multiplicity(y_shape[2], y_shape[3])).sum().item<double>();
+  LambdaSearch search;
+  search.reconstruct = [&](double l) {
+    const auto start = Clock::now();
+    auto x = solver.at_weight(l).solve(probe);
+    spdlog::info("{}: lambda {:.3g} on {} probe measurement(s) ({:.1f} s)", label, l, probes,
+                 seconds_since(start));
+    return x;
+  };
+  search.residual_energy = [&](const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    LinearOperator op = problem.op;
+    const auto r = probe.y.to(device) - op->forward(x.to(device));
+    return r.square().flatten(1).sum(1).to(torch::kCPU);
+  };
+  search.expected_noise_energy = energy;
+  if (set.x_true.defined()) search.truth = set.x_true.slice(0, 0, probes);
+  search.min_decade = kind.min_decade();
+  search.max_decade = kind.max_decade();
+  // A margin below the bound: its top singular direction would barely contract.
+  if (const auto bound = solver.stability_bound(problem.op)) search.max_lambda = 0.9 * *bound;
+  out.lambda_search = select_lambda(search);
+  spdlog::info("{}: lambda auto = {:.3g} (residual / expected noise energy {:.3f})", label,
+               out.lambda_search->lambda, out.lambda_search->chosen().residual_ratio);
+  return out.lambda_search->lambda;
+}
+
+// `model` (the data statistics and measurement noise) is used by steps that need it only.
+Reconstruction solve_with_prior(Prior& prior, const SamplerConfig& sampler,
                                 const MeasurementSet& set,
                                 const std::optional<GaussianMeasurementModel>& model,
                                 torch::Device device, const ProgressFn& progress,
                                 const std::string& label) {
-  if (sampler.likelihood == LikelihoodType::kNone) {
-    throw InputError(
-        "sampler.likelihood is none: nothing ties the samples to the measurements (use ws, "
-        "normalised_gradient, dps or proximal)");
-  }
   const auto shape = set.image_shape();
   auto op = make_operator(set.config.task, shape);
   op->to(device);
-  PosteriorSolver solver{p.prior, p.noise, sampler, p.t_eps, device};
-  Reconstruction out;
-  out.steps = sampler.steps;
-  out.prior = p.prior.describe();
-  const bool proximal = sampler.likelihood == LikelihoodType::kProximal;
-  // The proximal step's weight is the noise model's own: `auto` means that model as given.
-  double lambda = sampler.lambda.value_or(proximal ? 1.0 : 0.0);
-  if (!sampler.lambda && !proximal) {
-    const int64_t probes = std::min<int64_t>(kLambdaProbes, set.size());
-    PosteriorProblem probe{op, set.y.slice(0, 0, probes),
-                           consecutive_seeds(sampler.seed, 0, probes), shape, model};
-    const auto noise = MeasurementNoise::from_config(set.config.task);
-    const auto& y_shape = set.y.sizes();
-    const auto psd = noise.noise().psd(y_shape[2], y_shape[3]);
-    const double energy = noise.level() * noise.level() * static_cast<double>(y_shape[1]) *
-                          (psd * rfft2_multiplicity(y_shape[2], y_shape[3])).sum().item<double>();
-    LambdaSearch search;
-    search.reconstruct = [&](double l) {
-      const auto start = Clock::now();
-      auto x = solver.solve(probe, l);
-      spdlog::info("{}: lambda {:.3g} on {} probe measurement(s) ({:.1f} s)", label, l, probes,
-                   seconds_since(start));
-      return x;
-    };
-    search.residual_energy = [&](const torch::Tensor& x) {
-      torch::NoGradGuard no_grad;
-      const auto r = probe.y.to(device) - op->forward(x.to(device));
-      return r.square().flatten(1).sum(1).to(torch::kCPU);
-    };
-    search.expected_noise_energy = energy;
-    if (set.x_true.defined()) search.truth = set.x_true.slice(0, 0, probes);
-    if (sampler.likelihood != LikelihoodType::kWs) search.min_decade = -2, search.max_decade = 2;
-    // A margin below the bound: its top singular direction would barely contract.
-    if (const auto bound = solver.stability_bound(op)) search.max_lambda = 0.9 * *bound;
-    out.lambda_search = select_lambda(search);
-    lambda = out.lambda_search->lambda;
-    spdlog::info("{}: lambda auto = {:.3g} (residual / expected noise energy {:.3f})", label,
-                 lambda, out.lambda_search->chosen().residual_ratio);
-  }
-  out.lambda = lambda;
+  const PosteriorSolver solver{prior, sampler, device};
   const PosteriorProblem problem{op, set.y, consecutive_seeds(sampler.seed, 0, set.size()), shape,
                                  model};
+  Reconstruction out;
+  out.steps = sampler.steps;
+  out.prior = prior.describe();
+  const double lambda = choose_weight(solver, problem, set, device, label, out);
+  out.lambda = lambda;
   const auto start = Clock::now();
-  out.x_hat = solver.solve(problem, lambda, [&](int64_t done, int64_t total) {
+  out.x_hat = solver.at_weight(lambda).solve(problem, [&](int64_t done, int64_t total) {
     if (progress) progress(label, done, total);
   });
   out.seconds = seconds_since(start);
@@ -154,30 +160,17 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
                                              const MeasurementSet& set,
                                              const SamplerConfig& sampler) {
   const Checkpoint checkpoint = load_checkpoint(path);
-  const Config prior_config = parse_config(checkpoint.config_yaml, path + " (embedded config)");
-  const auto shape = set.image_shape();
-  if (checkpoint.model_info.type != ModelType::kGaussian &&
-      (prior_config.model.image_channels != shape[0] || prior_config.model.image_size != shape[1] ||
-       prior_config.model.image_size != shape[2])) {
-    throw InputError("prior '" + path + "' models " +
-                     std::to_string(prior_config.model.image_channels) + " x " +
-                     std::to_string(prior_config.model.image_size) + " x " +
-                     std::to_string(prior_config.model.image_size) +
-                     " images, but the task's unknowns are " + std::to_string(shape[0]) + " x " +
-                     std::to_string(shape[1]) + " x " + std::to_string(shape[2]));
-  }
   torch::NoGradGuard no_grad;
-  auto prior = load_prior(checkpoint, path, sampler.use_ema, device_);
-  const PriorUnderTest p{*prior, StructuredNoise(prior_config.noise), prior_config.model.t_eps};
-  auto out = solve_with_prior(p, sampler, set, proximal_model(sampler, set), device_, progress_,
-                              std::string(enum_name(method)));
+  auto prior = load_prior(checkpoint, path, sampler.use_ema, device_, set.image_shape());
+  auto out = solve_with_prior(*prior, sampler, set, measurement_model_for(sampler, set), device_,
+                              progress_, std::string(enum_name(method)));
   out.method = method;
   return out;
 }
 
-std::optional<GaussianMeasurementModel> Reconstructor::proximal_model(const SamplerConfig& sampler,
-                                                                      const MeasurementSet& set) {
-  if (sampler.likelihood != LikelihoodType::kProximal) return std::nullopt;
+std::optional<GaussianMeasurementModel> Reconstructor::measurement_model_for(
+    const SamplerConfig& sampler, const MeasurementSet& set) {
+  if (!likelihood_kind(sampler.likelihood).needs_measurement_model()) return std::nullopt;
   return measurement_model(statistics(), set);
 }
 
@@ -211,10 +204,9 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set,
       }
       prior_config.model.image_channels = set.image_shape()[0];
       prior_config.model.image_size = set.image_shape()[1];
-      GaussianPriorModel prior(make_gaussian_prior(statistics(), prior_config, device_));
-      const PriorUnderTest p{prior, StructuredNoise(prior_config.noise), prior_config.model.t_eps};
-      auto out = solve_with_prior(p, sampler, set, proximal_model(sampler, set), device_, progress_,
-                                  "gaussian_prior");
+      GaussianPriorModel prior = make_gaussian_prior_model(statistics(), prior_config, device_);
+      auto out = solve_with_prior(prior, sampler, set, measurement_model_for(sampler, set), device_,
+                                  progress_, "gaussian_prior");
       out.method = method;
       return out;
     }

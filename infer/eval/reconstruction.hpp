@@ -15,8 +15,8 @@
 
 #include "core/config/config_types.hpp"
 #include "core/diffusion/gaussian_prior.hpp"
-#include "infer/baselines/gaussian_measurement_model.hpp"
 #include "infer/eval/measurement_set.hpp"
+#include "infer/gaussian/gaussian_measurement_model.hpp"
 #include "infer/samplers/sampler.hpp"
 #include "infer/solve/lambda_selection.hpp"
 
@@ -52,9 +52,9 @@ class Reconstructor {
   const GaussianStatistics& statistics();
 
  private:
-  // The measurement model of the proximal step (nullopt for the other steps).
-  std::optional<GaussianMeasurementModel> proximal_model(const SamplerConfig& sampler,
-                                                         const MeasurementSet& set);
+  // The measurement model for likelihood steps that need one (nullopt for the others).
+  std::optional<GaussianMeasurementModel> measurement_model_for(const SamplerConfig& sampler,
+                                                                const MeasurementSet& set);
 
   struct State;
   Config config_;

@@ -9,6 +9,7 @@
 #include "core/config/config_json.hpp"
 #include "core/util/errors.hpp"
 #include "infer/eval/reconstruction.hpp"
+#include "infer/likelihood/likelihood_step.hpp"
 #include "infer/metrics/psnr.hpp"
 #include "infer/metrics/ssim.hpp"
 
@@ -28,8 +29,11 @@ SolveBenchResult bench_solve(const SolveBenchRequest& request) {
   set.config = request.config;
 
   Reconstructor reconstructor(request.config, s.device);
-  // The proximal step's data statistics are estimated once per Reconstructor: not a solve's cost.
-  if (request.config.sampler.likelihood == LikelihoodType::kProximal) reconstructor.statistics();
+  // The data statistics of a step's measurement model are estimated once per Reconstructor: not
+  // a solve's cost.
+  if (likelihood_kind(request.config.sampler.likelihood).needs_measurement_model()) {
+    reconstructor.statistics();
+  }
   Reconstruction last;
   SolveBenchResult result;
   result.request = request;

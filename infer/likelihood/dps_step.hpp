@@ -10,9 +10,12 @@ namespace wsd {
 // with zeta_t = lambda_t and per-image ||r||.
 class DpsLikelihoodStep final : public LikelihoodStep {
  public:
+  static constexpr const char* kWeightMeaning =
+      "zeta_t, the step on the gradient of the per-image normalised residual at x0_hat";
+  static constexpr bool kDifferentiatesPrior = true;
+  static constexpr const char* kGraphObstacle = "the dps step needs autograd";
+
   using LikelihoodStep::LikelihoodStep;
-  std::string name() const override { return "dps"; }
-  bool differentiates_prior() const override { return true; }
   torch::Tensor increment(const LikelihoodInput& in) override;
 };
 

@@ -3,12 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cmath>
-
-#include "core/util/errors.hpp"
-#include "infer/likelihood/dps_step.hpp"
-#include "infer/likelihood/normalised_gradient_step.hpp"
-#include "infer/likelihood/ws_step.hpp"
+#include <stdexcept>
 
 namespace wsd {
 
@@ -19,45 +14,30 @@ double LambdaWeight::at(double t) const {
   return lambda;
 }
 
-LikelihoodStep::LikelihoodStep(LinearOperator op, torch::Tensor y, LambdaWeight weight)
-    : op_(std::move(op)), y_(std::move(y)), weight_(weight) {}
+LikelihoodStep::LikelihoodStep(const LikelihoodSetup& setup)
+    : op_(setup.op), y_(setup.y), weight_(setup.weight), kind_(setup.kind) {
+  if (kind_ == nullptr) throw std::logic_error("a likelihood step is made by its kind's make()");
+}
+
+std::string LikelihoodStep::name() const { return kind_->name(); }
 
 torch::Tensor LikelihoodStep::residual(const torch::Tensor& x) { return y_ - op_->forward(x); }
 
-std::shared_ptr<LikelihoodStep> make_likelihood_step(LikelihoodType type, LinearOperator op,
-                                                     torch::Tensor y, LambdaWeight weight) {
-  switch (type) {
-    case LikelihoodType::kNone:
-      return nullptr;
-    case LikelihoodType::kWs:
-      return std::make_shared<WsLikelihoodStep>(std::move(op), std::move(y), weight);
-    case LikelihoodType::kNormalisedGradient:
-      return std::make_shared<NormalisedGradientStep>(std::move(op), std::move(y), weight);
-    case LikelihoodType::kDps:
-      return std::make_shared<DpsLikelihoodStep>(std::move(op), std::move(y), weight);
-    case LikelihoodType::kProximal:
-      throw InputError(
-          "the proximal step needs the measurement model (ProximalLikelihoodStep, through "
-          "PosteriorSolver)");
-  }
-  throw InputError("unknown sampler.likelihood");
+// A sampler asks for the form its step's kind declares (kReplacesTransition); reaching one of
+// these is a programming error, not an input error.
+torch::Tensor LikelihoodStep::increment(const LikelihoodInput&) {
+  throw std::logic_error("the " + name() + " step replaces the transition; it has no increment");
 }
 
-std::optional<double> max_stable_lambda(LikelihoodType type, const DiffusionSchedule& schedule,
-                                        const std::vector<double>& grid,
-                                        LambdaSchedule lambda_schedule, double t_eps,
-                                        double op_norm_squared) {
-  if (type != LikelihoodType::kWs || op_norm_squared <= 0.0) return std::nullopt;
-  const LambdaWeight factor{1.0, lambda_schedule, t_eps};
-  double bound = INFINITY;
-  for (size_t i = 0; i + 1 < grid.size(); ++i) {
-    const double t = grid[i], dt = t - grid[i + 1];
-    const double rate = factor.at(t) * schedule.beta(t) * dt * op_norm_squared;
-    if (rate > 0.0) bound = std::min(bound, 4.0 / rate);
-  }
-  if (!std::isfinite(bound)) return std::nullopt;
-  return bound;
+torch::Tensor LikelihoodStep::transition(const LikelihoodInput&) {
+  throw std::logic_error("the " + name() + " step is an increment, not a transition");
 }
+
+torch::Tensor LikelihoodStep::initial_state(const torch::Tensor& prior_noise, double, double) {
+  return prior_noise;
+}
+
+std::string LikelihoodKind::name() const { return std::string(enum_name(type())); }
 
 torch::Tensor per_image_norm(const torch::Tensor& x) {
   std::vector<int64_t> dims;

@@ -11,8 +11,10 @@ namespace wsd {
 // code takes them over the whole batch, which couples unrelated images).
 class NormalisedGradientStep final : public LikelihoodStep {
  public:
+  static constexpr const char* kWeightMeaning =
+      "the data move's length in units of the prior's own update: (dt / 2) lambda_t ||s_W||";
+
   using LikelihoodStep::LikelihoodStep;
-  std::string name() const override { return "normalised_gradient"; }
   torch::Tensor increment(const LikelihoodInput& in) override;
 };
 

@@ -7,9 +7,10 @@
 #include <cmath>
 
 #include "core/diffusion/forward_process.hpp"
+#include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
 #include "core/util/seeds.hpp"
-#include "infer/baselines/fourier_gaussian_posterior.hpp"
+#include "infer/gaussian/fourier_gaussian_posterior.hpp"
 #include "infer/samplers/sampler.hpp"
 
 namespace wsd {
@@ -21,20 +22,23 @@ torch::Tensor with_channel_axis(torch::Tensor power) {
 
 }  // namespace
 
-ProximalLikelihoodStep::ProximalLikelihoodStep(LinearOperator op, torch::Tensor y,
-                                               LambdaWeight weight,
-                                               const GaussianMeasurementModel& model,
-                                               const torch::Tensor& prior_noise_power,
-                                               std::vector<uint64_t> seeds, ProximalX0 x0)
-    : LikelihoodStep(std::move(op), std::move(y), weight), seeds_(std::move(seeds)), x0_(x0) {
+ProximalLikelihoodStep::ProximalLikelihoodStep(const LikelihoodSetup& setup)
+    : LikelihoodStep(setup), seeds_(setup.seeds), x0_(setup.sampler.proximal_x0) {
   const auto transfer = op_->transfer_function();
   if (!transfer) {
     throw InputError("sampler.likelihood proximal needs a Fourier-diagonal operator; " +
                      op_->kind() + " is not (use ws, normalised_gradient or dps)");
   }
+  if (setup.model == nullptr || setup.prior_noise == nullptr) {
+    throw InputError(
+        "sampler.likelihood proximal needs the task's measurement model and the prior's noise");
+  }
   if (static_cast<int64_t>(seeds_.size()) != y_.size(0)) {
     throw InputError("the proximal step needs one seed per measurement");
   }
+  const GaussianMeasurementModel& model = *setup.model;
+  const auto prior_noise_power =
+      setup.prior_noise->psd(op_->input_shape()[1], op_->input_shape()[2]);
   const auto device = y_.device();
   const int64_t w = op_->input_shape()[2], w_out = op_->output_shape()[2];
   transfer_ = transfer->to(device, torch::kComplexDouble);
@@ -84,14 +88,13 @@ torch::Tensor ProximalLikelihoodStep::tweedie_covariance(double alpha_t, double 
   return data_power_ * q / (q + (alpha_t * alpha_t) * data_power_ + 1e-300);
 }
 
-torch::Tensor ProximalLikelihoodStep::increment(const LikelihoodInput& in) {
+torch::Tensor ProximalLikelihoodStep::transition(const LikelihoodInput& in) {
   const auto& schedule = in.schedule;
   const double t = in.t, s = std::max(in.t - in.dt, 0.0);
   const double alpha_t = schedule.alpha(t), sigma_t = schedule.sigma(t);
   const double alpha_s = schedule.alpha(s), sigma_s = schedule.sigma(s);
   const auto x_t = in.x_t.detach();
   const auto prior = denoised_state(schedule, x_t, in.s_w.detach(), t);
-  const auto prior_step = alpha_s * prior.x0_hat + sigma_s * prior.n_hat;
 
   const auto posterior = data_posterior(tweedie_covariance(alpha_t, sigma_t), t, x_t.size(1));
   const auto x0_dc = posterior_mean(posterior, prior.x0_hat);
@@ -105,8 +108,8 @@ torch::Tensor ProximalLikelihoodStep::increment(const LikelihoodInput& in) {
   const double c2 = (alpha_t / alpha_s) * sigma_s * sigma_s / st2;
   const double bridge_var = bridge * sigma_s * sigma_s / st2;
 
-  const auto white = white_noise(x_t.sizes().slice(1).vec(), static_cast<uint64_t>(step_) + 1);
-  ++step_;
+  // Stream 0 is the initial state's.
+  const auto white = white_noise(x_t.sizes().slice(1).vec(), static_cast<uint64_t>(in.step) + 1);
   // The bridge's own noise is the prior's K, a Fourier multiplier; only `sample` needs the
   // posterior's (possibly channel-coupled) colouring.
   const auto xi =
@@ -114,7 +117,7 @@ torch::Tensor ProximalLikelihoodStep::increment(const LikelihoodInput& in) {
           ? posterior.colour(white, c1 * c1, bridge_var * prior_noise_power_)
           : ifft2_ortho_real(fft2_ortho(white) * (bridge_var * prior_noise_power_).sqrt());
   const auto x_s = c1 * x0_dc + c2 * x_t.to(torch::kFloat64) + xi;
-  return (x_s - prior_step.to(torch::kFloat64)).to(x_t.scalar_type());
+  return x_s.to(x_t.scalar_type());
 }
 
 }  // namespace wsd

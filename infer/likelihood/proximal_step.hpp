@@ -4,55 +4,60 @@
 #include <vector>
 
 #include "core/config/config_enums.hpp"
-#include "infer/baselines/fourier_gaussian_posterior.hpp"
-#include "infer/baselines/gaussian_measurement_model.hpp"
+#include "infer/gaussian/fourier_gaussian_posterior.hpp"
+#include "infer/gaussian/gaussian_measurement_model.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 
 namespace wsd {
 
 // The data-consistency step that uses the measurement noise model (`sampler.likelihood:
-// proximal`, with the `exponential` sampler). Each step from t to s < t is the exact Gaussian
-// posterior transition p(x_s | x_t, y) of a linear-Gaussian surrogate:
+// proximal`, with the `exponential` sampler). It replaces the sampler's transition: each step
+// from t to s < t is the Gaussian posterior transition p(x_s | x_t, y) of a linear-Gaussian
+// surrogate:
 //   1. x0_hat = E[x_0 | x_t] from the prior (Tweedie), with covariance
 //        C_t = (P^-1 + (alpha_t^2 / sigma_t^2) (K K^T)^-1)^-1,
 //      P the data's power spectrum and K K^T the prior's noise spectrum (exact for the Gaussian
 //      prior; for a network, the covariance of the Gaussian fit to the same data);
-//   2. the proximal solve  x0_dc = argmin ||y - A x||^2_{Sigma^-1 lambda} + ||x -
-//   x0_hat||^2_{C_t^-1}
+//   2. the proximal solve
+//        x0_dc = argmin ||y - A x||^2_{Sigma^-1 lambda} + ||x - x0_hat||^2_{C_t^-1}
 //      with Sigma = s^2 K_y K_y^T the task's structured measurement noise, in closed form per
 //      frequency (FourierGaussianPosterior), its posterior covariance P_t;
 //   3. re-noising with the prior's own structured noise along the forward-process bridge:
 //        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T + c1^2 P_t),  (x0: sample)
 //        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T)              (x0: mean)
 //        c1 = alpha_s sigma_{t|s}^2 / sigma_t^2,  c2 = (alpha_t / alpha_s) sigma_s^2 / sigma_t^2,
-//        sigma_b^2 = sigma_{t|s}^2 sigma_s^2 / sigma_t^2,  sigma_{t|s}^2 = 1 - alpha_t^2 /
-//        alpha_s^2.
+//        sigma_b^2 = sigma_{t|s}^2 sigma_s^2 / sigma_t^2,
+//        sigma_{t|s}^2 = 1 - alpha_t^2 / alpha_s^2.
 // With `ProximalX0::kSample` and the Gaussian prior every transition is exact, so the sampler
 // draws exact posterior samples at any number of steps. A trained prior is much sharper than its
 // Gaussian fit: its own Cov[x_0 | x_t, y] is far below P_t, and drawing x_0 from N(x0_dc, P_t)
 // puts wrong, large-scale noise into every step (c1 is of order 1 for coarse steps). The default
 // `ProximalX0::kMean` goes on from x0_dc itself, as DDPM's ancestral step goes on from its
-// x_0 estimate: the c1^2 P_t term vanishes as dt^2 for small steps, so both agree in the limit,
-// and with the shipped priors the mean form at 50 steps is 0.5-3 dB better on every task
-// (docs/maths.md). The step is implicit (a solve, not a gradient step): it cannot
-// diverge, and its weight follows from the noise level and the schedule; lambda scales the
-// data precision (1 = the noise model as given).
+// x_0 estimate: the c1^2 P_t term vanishes as dt^2 for small steps, so both agree in the limit
+// (docs/maths.md; experiments/results/ compares them). The step is implicit (a solve, not a
+// gradient step): it cannot diverge, and its weight follows from the noise level and the
+// schedule; lambda scales the data precision (1 = the noise model as given).
 //
-// The increment returned is x_s minus the exponential sampler's own prior step, so the sampler
-// lands on x_s. Each image draws its noise from its own seed and the step index.
+// Step i of image j draws its noise from image j's seed and i alone, so a step object holds no
+// trajectory state and can run any number of trajectories.
 class ProximalLikelihoodStep final : public LikelihoodStep {
  public:
-  // `model`: the data's power spectrum and the measurement noise spectrum (its mean is unused);
-  // `prior_noise_power`: k^2 of the prior's noise on the half grid [H, W/2+1]; one seed per
-  // image of y; `x0`: how the step goes on from x0_dc (above). Throws InputError when the
-  // operator is not Fourier-diagonal.
-  ProximalLikelihoodStep(LinearOperator op, torch::Tensor y, LambdaWeight weight,
-                         const GaussianMeasurementModel& model,
-                         const torch::Tensor& prior_noise_power, std::vector<uint64_t> seeds,
-                         ProximalX0 x0);
+  static constexpr const char* kWeightMeaning =
+      "a multiplier of the data precision: 1 = the measurement noise model as given";
+  static constexpr bool kReplacesTransition = true;
+  static constexpr bool kNeedsMeasurementModel = true;
+  static constexpr const char* kGraphObstacle =
+      "the proximal step re-noises from per-image host generators";
+  static std::optional<double> natural_weight() { return 1.0; }
+  static bool composes_with(SamplerMethod method) { return method == SamplerMethod::kExponential; }
 
-  std::string name() const override { return "proximal"; }
-  torch::Tensor increment(const LikelihoodInput& in) override;
+  // From the setup: the measurement model (the data's power spectrum and the measurement noise
+  // spectrum; its mean is unused), the prior's noise family, one seed per image of y and
+  // sampler.proximal_x0 (above). Throws InputError when the operator is not Fourier-diagonal or
+  // the setup lacks the model.
+  explicit ProximalLikelihoodStep(const LikelihoodSetup& setup);
+
+  torch::Tensor transition(const LikelihoodInput& in) override;
 
   // The state to start the reverse process from, a draw from the surrogate's p(x_t | y):
   //   x_t = alpha_t (x_w + xi) + sigma_t n,   xi ~ N(0, Cov[x_0 | y]),
@@ -60,7 +65,8 @@ class ProximalLikelihoodStep final : public LikelihoodStep {
   // (`prior_noise`, [N, C, H, W]). Frequencies the prior's noise does not reach are never noised
   // by the forward process, so x_t carries alpha_t x_0 there and the reverse process only
   // scales it: started from pure noise they would stay empty whatever the data say.
-  torch::Tensor initial_state(const torch::Tensor& prior_noise, double alpha_t, double sigma_t);
+  torch::Tensor initial_state(const torch::Tensor& prior_noise, double alpha_t,
+                              double sigma_t) override;
 
  private:
   torch::Tensor tweedie_covariance(double alpha_t, double sigma_t) const;
@@ -79,7 +85,6 @@ class ProximalLikelihoodStep final : public LikelihoodStep {
   torch::Tensor noise_power_;        // float64 [C' or 1, H', W']
   std::vector<uint64_t> seeds_;
   ProximalX0 x0_;
-  int64_t step_ = 0;
 };
 
 }  // namespace wsd

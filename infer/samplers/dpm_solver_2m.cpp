@@ -25,7 +25,7 @@ torch::Tensor sample_dpm_solver_2m(const DiffusionSchedule& schedule, const Scor
     const double t = grid[static_cast<size_t>(i)];
     const double s = grid[static_cast<size_t>(i + 1)];
     const double h = log_snr(s) - log_snr(t);
-    const auto eval = evaluate_score(schedule, score, x, t, t - s, context);
+    const auto eval = evaluate_score(schedule, score, x, t, t - s, i, context);
     const auto x0_hat = denoised_state(schedule, x, eval.s_w, t).x0_hat;
     auto d = x0_hat;
     const bool lower_order_final = i == steps - 1 && steps < 15;

@@ -13,7 +13,7 @@ torch::Tensor sample_euler(const DiffusionSchedule& schedule, const ScoreFn& sco
     const double t = grid[static_cast<size_t>(i)];
     const double dt = t - grid[static_cast<size_t>(i + 1)];
     const double beta = schedule.beta(t);
-    const auto eval = evaluate_score(schedule, score, x, t, dt, context);
+    const auto eval = evaluate_score(schedule, score, x, t, dt, i, context);
     // The paper's factor needs beta dt < 1; coarser grids use its first-order expansion.
     const double decay = beta * dt < 1.0 ? 2.0 - std::sqrt(1.0 - beta * dt) : 1.0 + 0.5 * beta * dt;
     x = eval.corrected(decay * x + (0.5 * dt) * eval.s_w);

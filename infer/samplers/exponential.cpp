@@ -1,5 +1,6 @@
 #include <torch/torch.h>
 
+#include "infer/likelihood/likelihood_step.hpp"
 #include "infer/samplers/sampler.hpp"
 
 namespace wsd {
@@ -18,13 +19,23 @@ DenoisedState denoised_state(const DiffusionSchedule& schedule, const torch::Ten
 torch::Tensor sample_exponential(const DiffusionSchedule& schedule, const ScoreFn& score,
                                  torch::Tensor x, const std::vector<double>& grid,
                                  const SamplerContext& context) {
+  // A likelihood step that replaces the transition (proximal) takes the step from t to s
+  // itself, from the same score evaluation.
+  LikelihoodStep* transition =
+      context.likelihood && context.likelihood->kind().replaces_transition()
+          ? context.likelihood.get()
+          : nullptr;
   const int64_t steps = static_cast<int64_t>(grid.size()) - 1;
   for (int64_t i = 0; i < steps; ++i) {
     const double t = grid[static_cast<size_t>(i)];
     const double s = grid[static_cast<size_t>(i + 1)];
-    const auto eval = evaluate_score(schedule, score, x, t, t - s, context);
-    const auto state = denoised_state(schedule, x, eval.s_w, t);
-    x = eval.corrected(schedule.alpha(s) * state.x0_hat + schedule.sigma(s) * state.n_hat);
+    const auto eval = evaluate_score(schedule, score, x, t, t - s, i, context);
+    if (transition != nullptr) {
+      x = transition->transition({x, eval.s_w, t, t - s, schedule, i});
+    } else {
+      const auto state = denoised_state(schedule, x, eval.s_w, t);
+      x = eval.corrected(schedule.alpha(s) * state.x0_hat + schedule.sigma(s) * state.n_hat);
+    }
     report_step(context, i + 1, steps, x);
   }
   return x;

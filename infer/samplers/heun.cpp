@@ -20,7 +20,7 @@ torch::Tensor sample_heun(const DiffusionSchedule& schedule, const ScoreFn& scor
     const double t = grid[static_cast<size_t>(i)];
     const double t_next = grid[static_cast<size_t>(i + 1)];
     const double dt = t - t_next;
-    const auto eval = evaluate_score(schedule, score, x, t, dt, context);
+    const auto eval = evaluate_score(schedule, score, x, t, dt, i, context);
     const auto d0 = drift(schedule, x, eval.s_w, t);
     const auto x_euler = x - dt * d0;
     const auto d1 = drift(schedule, x_euler, score(x_euler, time_like(x, t_next)), t_next);

@@ -2,18 +2,16 @@
 
 #include <torch/torch.h>
 
-#include "infer/samplers/sampler.hpp"
-#include "infer/samplers/time_grid.hpp"
+#include "infer/samplers/trajectory.hpp"
 
 namespace wsd {
 
-torch::Tensor preview_samples(Prior& prior, const torch::Tensor& x1, double t_eps, int64_t steps) {
-  const ScoreFn score = [&](const torch::Tensor& xt, const torch::Tensor& t) {
-    return prior.whitened_score(xt, t);
-  };
-  const auto grid = uniform_time_grid(steps, t_eps);
-  const auto x = sample_euler(prior.schedule(), score, x1, grid);
-  return tweedie_from_score(prior.schedule(), score, x, grid.back());
+torch::Tensor preview_samples(Prior& prior, const torch::Tensor& x1, int64_t steps) {
+  SamplerConfig sampler;
+  sampler.method = SamplerMethod::kEuler;
+  sampler.time_grid = TimeGrid::kUniform;
+  sampler.steps = static_cast<int>(steps);
+  return Trajectory(prior, sampler)(x1, {});
 }
 
 }  // namespace wsd

@@ -9,6 +9,7 @@
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
 #include "infer/samplers/sampler.hpp"
+#include "infer/samplers/trajectory.hpp"
 
 namespace wsd {
 
@@ -23,7 +24,8 @@ SampleBenchResult bench_sample(const SampleBenchRequest& request) {
   c10::InferenceMode inference;  // as every sampler without DPS runs (posterior_solver.cpp)
   DdpmUNet network = benchmark_network(request.model, s, request.network);
   network->eval();
-  ScoreModel model(network, make_forward_process(request.model));
+  ScoreModel model(network, make_forward_process(request.model), StructuredNoise(request.noise),
+                   request.model.t_eps);
   const StructuredNoise noise(request.noise);
   torch::Generator gen = make_device_generator(s.seed + 2, s.device);
 
@@ -33,15 +35,18 @@ SampleBenchResult bench_sample(const SampleBenchRequest& request) {
     CudaBf16Autocast autocast(request.network.bf16);
     return model.whitened_score(x, t).to(x.scalar_type());
   };
-  const auto grid = uniform_time_grid(request.steps, request.model.t_eps);
+  SamplerConfig sampler;
+  sampler.method = SamplerMethod::kEuler;
+  sampler.time_grid = TimeGrid::kUniform;
+  sampler.steps = static_cast<int>(request.steps);
+  const Trajectory runner(model.schedule(), score, sampler, model.t_eps());
   torch::Tensor last;
   SampleBenchResult result;
   result.request = request;
   result.per_trajectory =
-      time_calls([&] { last = sample_euler(model.process().schedule(), score, x1, grid); },
-                 s.warmup, s.repeats, s.device);
+      time_calls([&] { last = runner.integrate(x1, {}); }, s.warmup, s.repeats, s.device);
   const double trajectory = result.per_trajectory.median();
-  result.seconds_per_step = trajectory / static_cast<double>(request.steps);
+  result.seconds_per_step = trajectory / static_cast<double>(request.steps + 1);
   result.seconds_per_image = trajectory / static_cast<double>(s.batch);
   result.parameters = parameter_count(*network);
   return result;

@@ -1,8 +1,10 @@
 #pragma once
 
-// `wsdiff bench --what sample`: sample_euler trajectories of a freshly initialised network (eval
-// mode, no gradients) from one batch of the model's structured noise; each timed call is one
-// trajectory. Speed only: `--what solve` times a trained prior with its quality.
+// `wsdiff bench --what sample`: uniform Euler trajectories (Trajectory, the runner `wsdiff
+// sample` uses) of a freshly initialised network (eval mode, no gradients) from one batch of the
+// model's structured noise; each timed call is one trajectory, `steps` steps and the final
+// Tweedie step: steps + 1 network evaluations. Speed only: `--what solve` times a trained prior
+// with its quality.
 
 #include <nlohmann/json.hpp>
 
@@ -25,7 +27,7 @@ struct SampleBenchRequest {
 struct SampleBenchResult {
   SampleBenchRequest request;
   Timings per_trajectory;
-  double seconds_per_step = 0;   // median trajectory / steps
+  double seconds_per_step = 0;   // median trajectory / network evaluations
   double seconds_per_image = 0;  // of one `steps`-step trajectory, per image of the batch
   int64_t parameters = 0;
 

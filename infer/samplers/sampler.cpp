@@ -35,25 +35,33 @@ torch::Tensor ScoreEvaluation::corrected(torch::Tensor x_next) const {
 }
 
 ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn& score,
-                               const torch::Tensor& x, double t, double dt,
+                               const torch::Tensor& x, double t, double dt, int64_t step,
                                const SamplerContext& context) {
   ScoreEvaluation out;
   LikelihoodStep* likelihood = context.likelihood.get();
-  if (likelihood == nullptr) {
+  // A step that replaces the transition is the sampler's to call (sample_exponential).
+  if (likelihood == nullptr || likelihood->kind().replaces_transition()) {
     out.s_w = score(x, time_like(x, t));
     return out;
   }
-  if (!likelihood->differentiates_prior()) {
+  if (!likelihood->kind().differentiates_prior()) {
     out.s_w = score(x, time_like(x, t));
-    out.increment = likelihood->increment({x, out.s_w, t, dt, schedule});
+    out.increment = likelihood->increment({x, out.s_w, t, dt, schedule, step});
     return out;
   }
   torch::AutoGradMode enable_grad(true);
   const auto x_grad = x.detach().requires_grad_(true);
   const auto s_w = score(x_grad, time_like(x, t));
-  out.increment = likelihood->increment({x_grad, s_w, t, dt, schedule}).detach();
+  out.increment = likelihood->increment({x_grad, s_w, t, dt, schedule, step}).detach();
   out.s_w = s_w.detach();
   return out;
+}
+
+void check_composes(SamplerMethod method, const SamplerContext& context) {
+  if (context.likelihood && !context.likelihood->kind().composes_with(method)) {
+    throw InputError("sampler.likelihood " + context.likelihood->name() +
+                     " does not work with sampler.method " + std::string(enum_name(method)));
+  }
 }
 
 DivergenceGuard::DivergenceGuard(std::string setting, int64_t first_row, int64_t rows_per_image,

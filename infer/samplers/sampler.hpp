@@ -114,9 +114,14 @@ struct ScoreEvaluation {
   // x_next plus the increment, if any.
   torch::Tensor corrected(torch::Tensor x_next) const;
 };
+// `step` is the step's index in the trajectory. A likelihood step that replaces the transition
+// gets no increment here: the sampler it composes with calls its transition instead.
 ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn& score,
-                               const torch::Tensor& x, double t, double dt,
+                               const torch::Tensor& x, double t, double dt, int64_t step,
                                const SamplerContext& context);
+
+// InputError when the context's likelihood step does not compose with sampler `method`.
+void check_composes(SamplerMethod method, const SamplerContext& context);
 
 // A reverse process that ran away: a runtime failure (exit 1) whose message names the setting.
 class DivergenceError : public std::runtime_error {

@@ -19,7 +19,7 @@ torch::Tensor sample_sde(const DiffusionSchedule& schedule, const ScoreFn& score
     const double t = grid[static_cast<size_t>(i)];
     const double dt = t - grid[static_cast<size_t>(i + 1)];
     const double beta = schedule.beta(t);
-    const auto eval = evaluate_score(schedule, score, x, t, dt, context);
+    const auto eval = evaluate_score(schedule, score, x, t, dt, i, context);
     for (size_t j = 0; j < seeds.size(); ++j) seeds[j] = sampler_step_seed(context.seeds[j], i);
     const auto z =
         context.noise->sample_per_image(seeds, x.size(1), x.size(2), x.size(3), x.device())

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/util/errors.hpp"
+#include "infer/likelihood/likelihood_step.hpp"
 
 #ifdef WSD_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
@@ -21,10 +22,7 @@ void check_graphable(const SamplerConfig& sampler) {
   if (sampler.method == SamplerMethod::kSde) {
     refuse("the sde sampler draws noise at every step from per-image host generators");
   }
-  if (sampler.likelihood == LikelihoodType::kProximal) {
-    refuse("the proximal step re-noises from per-image host generators");
-  }
-  if (sampler.likelihood == LikelihoodType::kDps) refuse("the dps step needs autograd");
+  if (const auto obstacle = likelihood_kind(sampler.likelihood).graph_obstacle()) refuse(*obstacle);
 }
 
 struct GraphedTrajectory::Recording {
@@ -34,7 +32,7 @@ struct GraphedTrajectory::Recording {
   torch::Tensor x_start, y, x_end;  // the graph's own input and output buffers
 };
 
-GraphedTrajectory::GraphedTrajectory(Trajectory trajectory, Trajectory warm_up)
+GraphedTrajectory::GraphedTrajectory(Run trajectory, Run warm_up)
     : trajectory_(std::move(trajectory)), warm_up_(std::move(warm_up)) {}
 
 GraphedTrajectory::~GraphedTrajectory() = default;

@@ -7,8 +7,9 @@
 //
 // What is recorded must be a fixed sequence of device work with no host synchronisation:
 // deterministic samplers (euler, heun, exponential, dpm_solver_2m), likelihood steps without
-// host-side randomness or autograd (none, ws, normalised_gradient), no per-step callback.
-// check_graphable says so for a sampler config. A CPU-only build throws when asked to record.
+// host-side randomness or autograd (each step's kind says, LikelihoodKind::graph_obstacle), no
+// per-step callback. check_graphable says so for a sampler config. A CPU-only build throws when
+// asked to record.
 
 #include <torch/types.h>
 
@@ -27,12 +28,11 @@ void check_graphable(const SamplerConfig& sampler);
 class GraphedTrajectory {
  public:
   // (x_T [N, C, H, W], y [N, ...]) -> x_0; must not synchronise with the host.
-  using Trajectory =
-      std::function<torch::Tensor(const torch::Tensor& x_start, const torch::Tensor& y)>;
+  using Run = std::function<torch::Tensor(const torch::Tensor& x_start, const torch::Tensor& y)>;
 
   // `warm_up` runs the same kinds of steps as `trajectory`, only fewer: it is what runs eagerly
   // before a recording.
-  GraphedTrajectory(Trajectory trajectory, Trajectory warm_up);
+  GraphedTrajectory(Run trajectory, Run warm_up);
   ~GraphedTrajectory();
   GraphedTrajectory(const GraphedTrajectory&) = delete;
   GraphedTrajectory& operator=(const GraphedTrajectory&) = delete;
@@ -48,8 +48,8 @@ class GraphedTrajectory {
 
  private:
   struct Recording;
-  Trajectory trajectory_;
-  Trajectory warm_up_;
+  Run trajectory_;
+  Run warm_up_;
   std::map<std::vector<int64_t>, std::unique_ptr<Recording>> recordings_;
 };
 

@@ -3,145 +3,147 @@
 #include <torch/torch.h>
 
 #include <iomanip>
-#include <optional>
+#include <memory>
 #include <sstream>
 
 #include "core/util/errors.hpp"
 #include "core/util/seeds.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
-#include "infer/likelihood/proximal_step.hpp"
 #include "infer/solve/graphed_trajectory.hpp"
 
 namespace wsd {
-
 namespace {
 
 // What ran, for the errors of an unstable or diverged solve.
-std::string describe_setting(const SamplerConfig& sampler, double lambda,
-                             std::optional<double> bound) {
+std::string describe_setting(const SamplerConfig& sampler, const LikelihoodKind& kind,
+                             double lambda, std::optional<double> bound) {
   std::ostringstream text;
-  text << "sampler.likelihood " << enum_name(sampler.likelihood) << ", sampler.lambda "
-       << std::setprecision(4) << lambda << ", " << sampler.steps << " "
-       << enum_name(sampler.method) << " steps";
+  text << "sampler.likelihood " << kind.name() << ", sampler.lambda " << std::setprecision(4)
+       << lambda << ", " << sampler.steps << " " << enum_name(sampler.method) << " steps";
   if (bound) {
-    text << "; the explicit " << enum_name(sampler.likelihood)
-         << " step is stable only for lambda < " << *bound
+    text << "; the explicit " << kind.name() << " step is stable only for lambda < " << *bound
          << " at these steps (lambda * beta_t * dt / 2 * ||A||^2 < 2)";
   }
   text << "; lower sampler.lambda, raise sampler.steps or use sampler.likelihood proximal";
   return text.str();
 }
 
-// The configured step's largest stable lambda on `grid` (see PosteriorSolver::stability_bound).
-std::optional<double> bound_on_grid(const SamplerConfig& sampler, const DiffusionSchedule& schedule,
-                                    const std::vector<double>& grid, double t_eps,
-                                    const LinearOperator& op) {
-  // Only the ws step has a bound: skip the operator norm for the others.
-  if (sampler.likelihood != LikelihoodType::kWs) return std::nullopt;
-  return max_stable_lambda(sampler.likelihood, schedule, grid, sampler.lambda_schedule, t_eps,
-                           operator_norm_squared(*op.ptr()));
+// sampler.lambda as a number: as given, or the step's natural weight for `auto`.
+double data_weight(const SamplerConfig& sampler, const LikelihoodKind& kind) {
+  if (sampler.lambda) return *sampler.lambda;
+  if (const auto natural = kind.natural_weight()) return *natural;
+  throw InputError("sampler.lambda auto: the " + kind.name() +
+                   " step has no natural weight; a search must choose it first (wsdiff solve "
+                   "and eval do)");
 }
 
 }  // namespace
 
-torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, double lambda,
-                                     const BatchCallback& on_batch,
+PosteriorSolver PosteriorSolver::at_weight(double lambda) const {
+  PosteriorSolver out = *this;
+  out.sampler.lambda = lambda;
+  return out;
+}
+
+std::optional<double> PosteriorSolver::stability_bound(const LinearOperator& op) const {
+  const Trajectory trajectory(prior, sampler);
+  return likelihood_kind(sampler.likelihood)
+      .stability_bound(
+          {prior.schedule(), trajectory.grid(), sampler.lambda_schedule, prior.t_eps(), op});
+}
+
+torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, const BatchCallback& on_batch,
                                      const StepCallback& on_step) const {
+  const LikelihoodKind& kind = likelihood_kind(sampler.likelihood);
+  if (!kind.uses_measurements()) {
+    throw InputError(
+        "sampler.likelihood is none: nothing ties the samples to the measurements (use ws, "
+        "normalised_gradient, dps or proximal)");
+  }
+  if (!kind.composes_with(sampler.method)) {
+    throw InputError("sampler.likelihood " + kind.name() + " does not work with sampler.method " +
+                     std::string(enum_name(sampler.method)));
+  }
+  if (kind.needs_measurement_model() && !problem.model) {
+    throw InputError("sampler.likelihood " + kind.name() + " needs the task's measurement model");
+  }
   const int64_t images = problem.y.size(0);
   TORCH_CHECK(static_cast<int64_t>(problem.seeds.size()) == images,
               "one seed per measurement needed");
+  const double lambda = data_weight(sampler, kind);
+  const Trajectory trajectory(prior, sampler);
+  const auto& grid = trajectory.grid();
+  const auto bound = kind.stability_bound(
+      {prior.schedule(), grid, sampler.lambda_schedule, prior.t_eps(), problem.op});
+  const std::string setting = describe_setting(sampler, kind, lambda, bound);
+  if (bound && lambda >= *bound) throw UnstableSettingError("unstable setting: " + setting);
+
   // Every posterior sample is one more row of the batch: image i, sample k at row i * M + k.
   const int64_t m = std::max(1, sampler.samples);
   const auto y_all = problem.y.repeat_interleave(m, 0);
-  std::vector<uint64_t> seeds_all;
+  TrajectoryBatches rows{{}, problem.image_shape, sampler.batch_size, device};
   for (const uint64_t seed : problem.seeds) {
-    for (int64_t k = 0; k < m; ++k) seeds_all.push_back(posterior_sample_seed(seed, k));
+    for (int64_t k = 0; k < m; ++k) rows.seeds.push_back(posterior_sample_seed(seed, k));
   }
-  const int64_t n = images * m;
-  const auto& shape = problem.image_shape;
-  const bool proximal = sampler.likelihood == LikelihoodType::kProximal;
-  if (proximal && (!problem.model || sampler.method != SamplerMethod::kExponential)) {
-    throw InputError(
-        "sampler.likelihood proximal needs sampler.method exponential and the task's "
-        "measurement model");
-  }
-  const auto prior_noise_power = proximal ? prior_noise.psd(shape[1], shape[2]) : torch::Tensor();
-  const auto grid = time_grid_for(prior.schedule(), sampler, sampler.steps, t_eps);
-  const auto bound = bound_on_grid(sampler, prior.schedule(), grid, t_eps, problem.op);
-  const std::string setting = describe_setting(sampler, lambda, bound);
-  if (bound && lambda >= *bound) throw UnstableSettingError("unstable setting: " + setting);
-  const SamplerFn sample = sampler_for(sampler.method);
-  ScoreFn score = [&](const torch::Tensor& x, const torch::Tensor& t) {
-    return prior.whitened_score(x, t);
+  LikelihoodSetup setup;
+  setup.op = problem.op;
+  setup.weight = {lambda, sampler.lambda_schedule, prior.t_eps()};
+  setup.sampler = sampler;
+  setup.prior_noise = &prior.noise();
+  setup.model = problem.model ? &*problem.model : nullptr;
+  const auto batch_y = [&](int64_t first_row, int64_t count, torch::ScalarType dtype) {
+    return y_all.slice(0, first_row, first_row + count).to(device, dtype);
   };
-  if (sampler.clamp_x0) score = clamped_tweedie_score(prior.schedule(), score);
-  const LambdaWeight weight{lambda, sampler.lambda_schedule, t_eps};
+
   std::unique_ptr<GraphedTrajectory> graphed;
   if (sampler.cuda_graph) {
     check_graphable(sampler);
     // The whole trajectory from x_T to the Tweedie estimate, with no per-step callback: progress
     // and the divergence check come once per batch. Its first three steps (every kind of step a
     // second-order multistep sampler takes) are the warm-up.
-    const auto trajectory_on = [&](std::vector<double> times) {
+    const auto run_on = [&](std::vector<double> times) {
       return [&, times](const torch::Tensor& x_start, const torch::Tensor& y_batch) {
+        LikelihoodSetup own = setup;
+        own.y = y_batch;
         SamplerContext context;
-        context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y_batch, weight);
-        auto x = sample(prior.schedule(), score, x_start.clone(), times, context);
-        return tweedie_from_score(prior.schedule(), score, x, times.back());
+        context.likelihood = kind.make(own);
+        return trajectory.integrate(x_start.clone(), context, times);
       };
     };
     const std::vector<double> first_steps(grid.begin(),
                                           grid.begin() + std::min<size_t>(grid.size(), 4));
-    graphed = std::make_unique<GraphedTrajectory>(trajectory_on(grid), trajectory_on(first_steps));
+    graphed = std::make_unique<GraphedTrajectory>(run_on(grid), run_on(first_steps));
   }
-  std::vector<torch::Tensor> parts;
-  const int64_t batch = std::max<int64_t>(1, sampler.batch_size);
-  for (int64_t start = 0; start < n; start += batch) {
-    const int64_t end = std::min(n, start + batch);
-    const std::vector<uint64_t> seeds(seeds_all.begin() + start, seeds_all.begin() + end);
-    auto x = prior_noise.sample_per_image(seeds, shape[0], shape[1], shape[2], device);
-    const auto y = y_all.slice(0, start, end).to(device, x.scalar_type());
-    if (graphed) {
-      torch::NoGradGuard no_grad;
-      x = (*graphed)(x, y);
-      DivergenceGuard(setting, start, m).check(sampler.steps, sampler.steps, x);
-    } else {
-      SamplerContext context;
-      context.noise = &prior_noise;
-      context.seeds = seeds;
-      context.callback = DivergenceGuard(setting, start, m).wrap(on_step);
-      if (proximal) {
-        auto step = std::make_shared<ProximalLikelihoodStep>(
-            problem.op, y, weight, *problem.model, prior_noise_power, seeds, sampler.proximal_x0);
-        x = step->initial_state(x, prior.schedule().alpha(grid.front()),
-                                prior.schedule().sigma(grid.front()));
-        context.likelihood = step;
-      } else {
-        context.likelihood = make_likelihood_step(sampler.likelihood, problem.op, y, weight);
-      }
-      // DPS turns gradients on for its own evaluations only. Every other step runs in
-      // InferenceMode, without autograd's version and view bookkeeping: faster than NoGradGuard
-      // on CPU at batch sizes above one (`wsdiff bench --what sample`, figures in README.md).
-      std::optional<torch::NoGradGuard> no_grad;
-      std::optional<c10::InferenceMode> inference;
-      if (context.likelihood && context.likelihood->differentiates_prior()) {
-        no_grad.emplace();
-      } else {
-        inference.emplace();
-      }
-      x = sample(prior.schedule(), score, x, grid, context);
-      x = tweedie_from_score(prior.schedule(), score, x, grid.back());
-    }
-    parts.push_back(x.to(torch::kCPU, torch::kFloat32));
-    if (on_batch) on_batch(end / m, images);
-  }
-  const auto x = torch::cat(parts);
-  return m == 1 ? x : x.view({images, m, shape[0], shape[1], shape[2]}).mean(1);
-}
 
-std::optional<double> PosteriorSolver::stability_bound(const LinearOperator& op) const {
-  return bound_on_grid(sampler, prior.schedule(),
-                       time_grid_for(prior.schedule(), sampler, sampler.steps, t_eps), t_eps, op);
+  TrajectoryRun run = std::cref(trajectory);
+  if (graphed) {
+    run = [&](const torch::Tensor& x_start, const SamplerContext& context) {
+      torch::NoGradGuard no_grad;
+      const auto x0 = (*graphed)(x_start, context.likelihood->measurement());
+      context.callback(sampler.steps, sampler.steps, x0);  // the divergence check, once
+      return x0;
+    };
+  }
+  const auto x = run_batches(
+      prior, rows,
+      [&](int64_t first_row, const std::vector<uint64_t>& seeds, torch::Tensor& x) {
+        LikelihoodSetup own = setup;
+        own.y = batch_y(first_row, static_cast<int64_t>(seeds.size()), x.scalar_type());
+        own.seeds = seeds;
+        SamplerContext context;
+        context.noise = &prior.noise();
+        context.seeds = seeds;
+        context.likelihood = kind.make(own);
+        context.callback = DivergenceGuard(setting, first_row, m).wrap(on_step);
+        x = context.likelihood->initial_state(x, prior.schedule().alpha(grid.front()),
+                                              prior.schedule().sigma(grid.front()));
+        return context;
+      },
+      run,
+      [&](int64_t done, int64_t) {
+        if (on_batch) on_batch(done / m, images);
+      });
+  return m == 1 ? x : x.view({images, m, -1, x.size(2), x.size(3)}).mean(1);
 }
 
 }  // namespace wsd

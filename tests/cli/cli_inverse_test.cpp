@@ -257,8 +257,6 @@ TEST(CliInverse, EvalChoosesLambdaOnValidationImagesAndReportsIntervals) {
                                    "--set",
                                    "eval.validation_images=3",
                                    "--set",
-                                   "eval.report_auto_lambda=true",
-                                   "--set",
                                    "sampler.samples=1",
                                    "--set",
                                    "sampler.steps=20",
@@ -269,8 +267,8 @@ TEST(CliInverse, EvalChoosesLambdaOnValidationImagesAndReportsIntervals) {
   const auto task = nlohmann::json::parse(r.out)["tasks"][0];
   std::map<std::string, nlohmann::json> by_name;
   for (const auto& m : task["methods"]) by_name[m["method"]] = m;
-  ASSERT_TRUE(by_name.count("ws_prior_auto_lambda")) << task.dump();
-  ASSERT_TRUE(by_name.count("conventional_prior_auto_lambda")) << task.dump();
+  ASSERT_TRUE(by_name.count("ws_prior")) << task.dump();
+  ASSERT_TRUE(by_name.count("conventional_prior")) << task.dump();
   const auto& ws = by_name["ws_prior"];
   const auto& choice = ws["lambda_validation"];
   EXPECT_EQ(choice["images"], 3);

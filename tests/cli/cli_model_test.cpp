@@ -54,6 +54,29 @@ TEST(CliModel, ImportedFixturePredictsTheReferenceOutput) {
       wsdiff({"predict", "--checkpoint", ckpt, "--input", write_predict_input(), "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LE(max_error_against_fixture(out), 1e-4);
+  // Beside the raw output: the vp schedule of the imported config (beta 0.1 to 20) in closed
+  // form, and E[x_0 | x_t] and the whitened score tied by s_W = (beta_t / sigma_t^2)
+  // (alpha_t x0 - x_t), the relation every parameterisation shares.
+  const h5::File file = h5::File::open_read(out);
+  const h5::File in = h5::File::open_read(write_predict_input());
+  const auto t = in.read_tensor("/t").to(torch::kFloat64);
+  const auto x = in.read_tensor("/x").to(torch::kFloat64);
+  const auto integrated = 0.1 * t + 0.5 * (20.0 - 0.1) * t * t;
+  const auto alpha = torch::exp(-0.5 * integrated);
+  EXPECT_LT((file.read_tensor("/alpha") - alpha).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((file.read_tensor("/sigma") - torch::sqrt(-torch::expm1(-integrated)))
+                .abs()
+                .max()
+                .item<double>(),
+            1e-12);
+  const auto view = [](const torch::Tensor& v) { return v.view({-1, 1, 1, 1}); };
+  const auto sigma = file.read_tensor("/sigma");
+  const auto beta = 0.1 + t * (20.0 - 0.1);
+  const auto x0 = file.read_tensor("/x0").to(torch::kFloat64);
+  const auto score = file.read_tensor("/score").to(torch::kFloat64);
+  const auto expected = view(beta / sigma.square()) * (view(alpha) * x0 - x);
+  EXPECT_LT((score - expected).abs().max().item<double>(),
+            1e-3 * expected.abs().max().item<double>());
 }
 
 // The authors' training script saves {'model_state_dict': ...} from a torch.compile'd model.

@@ -100,18 +100,17 @@ TEST(ShippedPriors, MatchTheirChecksumsAndLoadAsEmaOnlyPriors) {
   }
 }
 
-// What each prior reached on these 64 samples (models/README.md), with margin for a change of
-// platform: a guard against regressions. 64 samples cannot show the shipping criteria themselves
-// (>= 99.9% in range, mean image and every band within 10% on 1,000 samples, checked with
-// scripts/check_samples.py): 64 test images drawn at random are 9% +- 2% from the test set in
-// mean image, and up to 19% (95th percentile) in their worst band.
+// Bounds from what each prior reached on these 64 samples (the model card, models/README.md),
+// with margin for a change of platform: a guard against regressions. 64 samples cannot show the
+// shipping criteria themselves (checked on 1,000 samples with
+// scripts/research/check_samples.py): 64 test images drawn at random already stray from the test
+// set in mean image and in their worst band by more than 1,000 do.
 struct SampleBounds {
   double min_in_range, max_mean_error, max_band_error;
 };
 
 SampleBounds bounds_for(const fs::path& prior) {
-  // Measured (scripts/check_samples.py): WS 99.95% in range, mean image 13.6%, worst band 26%;
-  // conventional 99.95%, 9.4%, 19%.
+  // The model card's figures for these samples, with margin.
   if (prior.filename() == "fashion_mnist_ws.h5") return {0.995, 0.20, 0.45};
   return {0.995, 0.16, 0.30};
 }

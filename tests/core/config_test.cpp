@@ -11,6 +11,7 @@
 #include "core/config/config.hpp"
 #include "core/config/config_format.hpp"
 #include "core/config/config_suggest.hpp"
+#include "tests/support/error_of.hpp"
 
 #ifndef WSD_SOURCE_DIR
 #error "WSD_SOURCE_DIR must name the repository root (the build defines it)"
@@ -40,12 +41,7 @@ std::string write_file(const std::string& name, const std::string& text) {
 // what() of the ConfigError thrown by `f`, or a marker that makes the comparison fail.
 template <class F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  return "<no ConfigError thrown>";
+  return test::error_of<ConfigError>(std::forward<F>(f));
 }
 
 // Loads `text` from a real file named config.yaml; returns the error message, whose expected
@@ -325,6 +321,25 @@ TEST(ConfigErrors, UnknownSectionWithoutSuggestion) {
 TEST(ConfigErrors, UnknownKeyInSection) {
   const auto e = load_error("train:\n  lr: 0.1\n  lrr: 2\n");
   EXPECT_EQ(e.message, e.path + ":3:3: unknown key 'train.lrr' (did you mean 'train.lr'?)");
+}
+
+// Keys an earlier version wrote (configs embedded in shipped checkpoints and measurement files
+// carry them): dropped where they held their "not set" value, an error naming the replacement
+// where they were set, whether from a file or --set; never a silent change of meaning.
+TEST(ConfigErrors, RetiredKeysAreDroppedWhenUnsetAndRefusedWhenSet) {
+  EXPECT_EQ(load_text("eval:\n  ws_lambda: 0\n  conventional_lambda: 0.0\n  gaussian_lambda: 0\n"
+                      "  report_auto_lambda: false\n"),
+            default_config());
+  const auto e = load_error("eval:\n  n_images: 4\n  conventional_lambda: 2\n");
+  EXPECT_EQ(e.message.rfind(e.path + ":3:3: 'eval.conventional_lambda' no longer exists: ", 0), 0u)
+      << e.message;
+  EXPECT_NE(e.message.find("sampler.lambda"), std::string::npos) << e.message;
+  const auto set = override_error({"eval.report_auto_lambda=true"});
+  EXPECT_NE(set.find("'eval.report_auto_lambda' no longer exists"), std::string::npos) << set;
+  EXPECT_NE(set.find("sampler.lambda: auto"), std::string::npos) << set;
+  // A retired name is still a name: anywhere else it is unknown.
+  EXPECT_NE(load_error("task:\n  ws_lambda: 0\n").message.find("unknown key 'task.ws_lambda'"),
+            std::string::npos);
 }
 
 TEST(ConfigErrors, UnknownKeyInNestedSection) {

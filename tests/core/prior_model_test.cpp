@@ -65,7 +65,7 @@ GaussianStatistics made_up_statistics(uint64_t seed) {
 TEST(PriorModel, GaussianPriorModelGivesTheExactScoreThroughTheInterface) {
   const Config config = gaussian_config();
   const GaussianStatistics stats = made_up_statistics(1);
-  GaussianPriorModel model(make_gaussian_prior(stats, config));
+  GaussianPriorModel model = make_gaussian_prior_model(stats, config);
   Prior& prior = model;
   // The oracle, assembled independently from the same ingredients.
   const StructuredNoise noise(config.noise);
@@ -80,6 +80,9 @@ TEST(PriorModel, GaussianPriorModelGivesTheExactScoreThroughTheInterface) {
   EXPECT_LT(max_abs(prior.x0_estimate(x, t) - exact.wiener_x0(x, t)), 1e-10);
   EXPECT_DOUBLE_EQ(prior.schedule().alpha(0.3), exact.schedule().alpha(0.3));
   EXPECT_EQ(prior.describe(), "gaussian (exact)");
+  // The prior owns the noise family and end time of its config.
+  EXPECT_TRUE(torch::equal(prior.noise().psd(kSize, kSize), noise.psd(kSize, kSize)));
+  EXPECT_DOUBLE_EQ(prior.t_eps(), config.model.t_eps);
   // Working precision follows the input, as for networks.
   EXPECT_EQ(prior.whitened_score(x.to(torch::kFloat32), t).scalar_type(), torch::kFloat32);
 }
@@ -112,7 +115,7 @@ TEST(PriorModel, GaussianCheckpointRoundTrip) {
   EXPECT_TRUE(torch::equal(prior->whitened_score(x, t), original.whitened_score(x, t)));
 
   // A network loader refuses it by name; a gaussian checkpoint missing a tensor is an input error.
-  EXPECT_THROW(load_score_model(loaded, path, true, torch::kCPU), InputError);
+  EXPECT_THROW(load_score_model(loaded, config, path, true, torch::kCPU), InputError);
   Checkpoint broken = loaded;
   broken.model.erase(broken.model.begin());
   EXPECT_THROW(load_prior(broken, path, true, torch::kCPU), InputError);
@@ -148,6 +151,14 @@ TEST(PriorModel, LoaderDispatchesNetworksToScoreModel) {
   auto* network = dynamic_cast<ScoreModel*>(prior.get());
   ASSERT_NE(network, nullptr);
   EXPECT_EQ(prior->describe(), "ddpm_unet (noise, sign +1)");
+  // The embedded config gives the prior its noise family and end time.
+  EXPECT_TRUE(prior->noise().config() == config.noise);
+  EXPECT_DOUBLE_EQ(prior->t_eps(), config.model.t_eps);
+  // Asked for unknowns of another shape, the loader refuses the network.
+  const int64_t c = config.model.image_channels, s = config.model.image_size;
+  EXPECT_NO_THROW(load_prior(checkpoint, "fixture", false, torch::kCPU, {c, s, s}));
+  EXPECT_THROW(load_prior(checkpoint, "fixture", false, torch::kCPU, {c, 2 * s, 2 * s}),
+               InputError);
   const h5::File ref = h5::File::open_read(test::reference_fixture());
   const auto x = ref.read_tensor("/input/x").to(torch::kFloat32);
   const auto t = ref.read_tensor("/input/t").to(torch::kFloat64);

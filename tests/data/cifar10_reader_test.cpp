@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "tests/data/data_files.hpp"
+#include "tests/support/error_of.hpp"
 
 namespace wsd {
 namespace {
@@ -13,12 +14,7 @@ using test::fresh_dir;
 using test::write_cifar;
 
 std::string error_of(const std::string& path, const std::string& split) {
-  try {
-    Cifar10Dataset ds(path, split);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { Cifar10Dataset ds(path, split); });
 }
 
 // Pixel p in [-1, 1]; float32 arithmetic agrees with this to within 1e-6.

@@ -6,17 +6,13 @@
 #include "data/batch_loader.hpp"
 #include "data/dataset_factory.hpp"
 #include "tests/data/data_files.hpp"
+#include "tests/support/error_of.hpp"
 
 namespace wsd {
 namespace {
 
 std::string config_error(const std::string& yaml) {
-  try {
-    parse_config(yaml, "data.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of<ConfigError>([&] { parse_config(yaml, "data.yaml"); });
 }
 
 TEST(DataConfig, ReaderKeysParseAndTheRunAddsOnlyItsShardToTheLoader) {

@@ -8,6 +8,7 @@
 
 #include "data/batch_loader.hpp"
 #include "tests/data/data_files.hpp"
+#include "tests/support/error_of.hpp"
 
 namespace wsd {
 namespace {
@@ -15,15 +16,7 @@ namespace {
 using test::fresh_dir;
 using test::write_h5;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 // uint8 N x C x H x W with value (n * 11 + c * 5 + y * 3 + x) % 256.
 std::vector<uint8_t> nchw_bytes(int n, int c, int h, int w) {

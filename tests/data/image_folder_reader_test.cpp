@@ -6,6 +6,7 @@
 #include "data/batch_loader.hpp"
 #include "data/patch_dataset.hpp"
 #include "tests/data/data_files.hpp"
+#include "tests/support/error_of.hpp"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -35,15 +36,7 @@ void write_png(const fs::path& path, int h, int w, int c) {
 
 float unit(int byte) { return static_cast<float>(byte / 127.5 - 1.0); }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 TEST(ImageFolderDataset, ReadsGrayAndRgbFilesRecursivelyInSortedOrder) {
   const auto dir = fresh_dir("folder_mixed");

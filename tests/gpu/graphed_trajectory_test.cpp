@@ -44,10 +44,9 @@ TEST(GpuGraphedTrajectory, GraphedSolveMatchesTheEagerOne) {
            "model.ch_mults=[1,2]", "model.is_attn=[false,true]", "model.n_blocks=1",
            "model.parameterisation=edm", "task.operator=gaussian_blur", "task.blur_sigma=1.5"});
   torch::manual_seed(5);
-  ScoreModel prior(make_network(config.model), make_forward_process(config.model));
+  ScoreModel prior = score_model_of(make_network(config.model), config);
   prior.network()->to(device);
   prior.network()->eval();
-  const StructuredNoise noise(config.noise);
   auto op = make_operator(config.task, {1, 16, 16});
   op->to(device);
   const PosteriorProblem problem{
@@ -58,10 +57,10 @@ TEST(GpuGraphedTrajectory, GraphedSolveMatchesTheEagerOne) {
     sampler.likelihood = LikelihoodType::kWs;
     sampler.steps = 20;
     sampler.batch_size = 2;  // batches of 2, 2 and 1: two recordings, one replayed twice
-    const PosteriorSolver eager{prior, noise, sampler, 1e-3, device};
+    const PosteriorSolver eager{prior, sampler, device};
     sampler.cuda_graph = true;
-    const PosteriorSolver graphed{prior, noise, sampler, 1e-3, device};
-    const auto a = eager.solve(problem, 0.5), b = graphed.solve(problem, 0.5);
+    const PosteriorSolver graphed{prior, sampler, device};
+    const auto a = eager.at_weight(0.5).solve(problem), b = graphed.at_weight(0.5).solve(problem);
     EXPECT_LT((a - b).abs().max().item<double>(), 1e-4) << enum_name(method);
   }
 }

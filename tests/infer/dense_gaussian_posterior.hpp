@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "infer/baselines/gaussian_measurement_model.hpp"
+#include "infer/gaussian/gaussian_measurement_model.hpp"
 #include "operators/linear_operator.hpp"
 
 namespace wsd::test {

@@ -15,7 +15,7 @@
 #include "core/diffusion/schedule.hpp"
 #include "core/model/gaussian_prior_model.hpp"
 #include "core/noise/structured_noise.hpp"
-#include "infer/baselines/gaussian_measurement_model.hpp"
+#include "infer/gaussian/gaussian_measurement_model.hpp"
 #include "operators/measurement_noise.hpp"
 #include "operators/operator_factory.hpp"
 #include "tests/support/noise_configs.hpp"
@@ -74,7 +74,7 @@ inline GaussianProblem make_gaussian_problem(const TaskConfig& task, int64_t n, 
       (0.3 / (1.0 + 60.0 * (fy.square() + fx.square()))).expand({h, w / 2 + 1}).clone();
   p.statistics.count = 1000;
   p.prior = std::make_unique<GaussianPriorModel>(
-      GaussianPrior(p.statistics, p.noise.psd(h, w), p.schedule));
+      GaussianPrior(p.statistics, p.noise.psd(h, w), p.schedule), p.noise, 1e-3);
   p.x_true = p.prior->prior().sample(n, gen);
   p.op = make_operator(task, {1, h, w});
   const MeasurementNoise measurement(measurement_noise, level);

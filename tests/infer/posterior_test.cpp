@@ -34,8 +34,11 @@ TEST(LikelihoodStep, EachStepReducesTheResidualOnANoiselessProblem) {
   const auto t_vec = torch::full({4}, t, torch::kFloat64);
   for (const auto type :
        {LikelihoodType::kWs, LikelihoodType::kNormalisedGradient, LikelihoodType::kDps}) {
-    auto step = make_likelihood_step(type, p.op, p.y,
-                                     LambdaWeight{type == LikelihoodType::kWs ? 5.0 : 0.5});
+    LikelihoodSetup setup;
+    setup.op = p.op;
+    setup.y = p.y;
+    setup.weight = LambdaWeight{type == LikelihoodType::kWs ? 5.0 : 0.5};
+    auto step = likelihood_kind(type).make(setup);
     torch::Tensor before, after;
     if (type == LikelihoodType::kDps) {
       const auto x = x_t.detach().requires_grad_(true);
@@ -66,7 +69,7 @@ PosteriorSolver solver_for(test::GaussianProblem& p, SamplerMethod method, Likel
   sampler.likelihood = type;
   sampler.steps = steps;
   sampler.batch_size = batch_size;
-  return PosteriorSolver{*p.prior, p.noise, sampler, 1e-3, torch::kCPU};
+  return PosteriorSolver{*p.prior, sampler, torch::kCPU};
 }
 
 TEST(PosteriorSolver, ResultsDoNotDependOnTheBatchSize) {
@@ -76,8 +79,8 @@ TEST(PosteriorSolver, ResultsDoNotDependOnTheBatchSize) {
        {std::pair{SamplerMethod::kEuler, LikelihoodType::kWs},
         std::pair{SamplerMethod::kSde, LikelihoodType::kNormalisedGradient},
         std::pair{SamplerMethod::kHeun, LikelihoodType::kDps}}) {
-    const auto whole = solver_for(p, method, type, 20, 4).solve(problem, 1.0);
-    const auto single = solver_for(p, method, type, 20, 1).solve(problem, 1.0);
+    const auto whole = solver_for(p, method, type, 20, 4).at_weight(1.0).solve(problem);
+    const auto single = solver_for(p, method, type, 20, 1).at_weight(1.0).solve(problem);
     EXPECT_LT((whole - single).abs().max().item<double>(), 1e-6) << enum_name(method);
   }
 }
@@ -102,11 +105,11 @@ TEST(PosteriorSolver, BestLambdaLandsNearTheExactPosteriorMean) {
     auto solver = solver_for(p, SamplerMethod::kEuler, type, 200, 64);
     solver.sampler.samples = 8;
     for (double lambda : grid) {
-      const double value = mean_psnr(solver.solve(problem, lambda), p.x_true);
+      const double value = mean_psnr(solver.at_weight(lambda).solve(problem), p.x_true);
       if (value > best) best = value, best_lambda = lambda;
     }
     solver.sampler.samples = 1;
-    const double single = mean_psnr(solver.solve(problem, best_lambda), p.x_true);
+    const double single = mean_psnr(solver.at_weight(best_lambda).solve(problem), p.x_true);
     std::cout << enum_name(type) << ": best lambda " << best_lambda << ", 8-sample mean " << best
               << " dB (gap " << optimum - best << " dB), one sample " << single << " dB (gap "
               << optimum - single << " dB)\n";
@@ -122,7 +125,7 @@ TEST(LambdaSelection, DiscrepancyPrincipleLandsNearTheBestLambda) {
   const PosteriorProblem problem{p.op, p.y, {1, 2, 3, 4}, {1, p.h, p.w}};
   LambdaSearch search;
   search.reconstruct = [&](double lambda) {
-    return solver.solve(problem, lambda).to(torch::kFloat64);
+    return solver.at_weight(lambda).solve(problem).to(torch::kFloat64);
   };
   search.residual_energy = [&](const torch::Tensor& x) {
     return (p.y - p.op->forward(x)).square().flatten(1).sum(1);
@@ -155,20 +158,23 @@ TEST(PosteriorSolver, WsStepIsRefusedAboveItsStabilityBoundWhichIsReal) {
   const double dt = (1.0 - 1e-3) / 50;
   EXPECT_NEAR(*bound, 4.0 / (20.0 * dt), 1e-6 * *bound);
   try {
-    solver.solve(problem, 1.01 * *bound);
+    solver.at_weight(1.01 * *bound).solve(problem);
     ADD_FAILURE() << "an unstable lambda was accepted";
   } catch (const UnstableSettingError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("50 euler steps"), std::string::npos) << message;
     EXPECT_NE(message.find("stable only for lambda < 10.0"), std::string::npos) << message;
   }
-  const auto x = solver.solve(problem, 0.95 * *bound);
+  const auto x = solver.at_weight(0.95 * *bound).solve(problem);
   EXPECT_TRUE(torch::isfinite(x).all().item<bool>());
   EXPECT_LT(x.abs().max().item<double>(), 5.0);
 
+  LikelihoodSetup setup;
+  setup.op = p.op;
+  setup.y = p.y;
+  setup.weight = LambdaWeight{3 * *bound};
   SamplerContext context;
-  context.likelihood =
-      make_likelihood_step(LikelihoodType::kWs, p.op, p.y, LambdaWeight{3 * *bound});
+  context.likelihood = likelihood_kind(LikelihoodType::kWs).make(setup);
   context.callback = DivergenceGuard("ws at 3x its bound").wrap({});
   const auto grid = uniform_time_grid(50, 1e-3);
   const auto x1 = p.noise.sample_per_image({1, 2}, 1, p.h, p.w, torch::kCPU);
@@ -252,7 +258,7 @@ TEST(PosteriorSolver, CudaGraphRefusesWhatCannotBeRecorded) {
     auto solver = solver_for(p, method, type, 4, 2);
     solver.sampler.cuda_graph = true;
     try {
-      solver.solve(problem, 0.1);
+      solver.at_weight(0.1).solve(problem);
     } catch (const InputError& e) {
       return std::string(e.what());
     }

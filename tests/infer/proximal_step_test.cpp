@@ -55,7 +55,20 @@ PosteriorSolver proximal_solver(test::GaussianProblem& p, int steps, int samples
   sampler.steps = steps;
   sampler.samples = samples;
   sampler.batch_size = 256;
-  return PosteriorSolver{*p.prior, p.noise, sampler, 1e-3, torch::kCPU};
+  return PosteriorSolver{*p.prior, sampler, torch::kCPU};
+}
+
+// The proximal step's setup for a problem's measurements in the mean form.
+LikelihoodSetup proximal_setup(const test::GaussianProblem& p,
+                               const GaussianMeasurementModel& model) {
+  LikelihoodSetup setup;
+  setup.op = p.op;
+  setup.y = p.y;
+  setup.sampler.proximal_x0 = ProximalX0::kMean;
+  setup.prior_noise = &p.noise;
+  setup.seeds = p.seeds;
+  setup.model = &model;
+  return setup;
 }
 
 double mse(const torch::Tensor& a, const torch::Tensor& b) {
@@ -90,7 +103,7 @@ TEST(ProximalStep, GaussianOracleAveragesToTheExactPosteriorAtFiftyEvaluations) 
     const PosteriorProblem problem{p.op, p.y, p.seeds, {1, p.h, p.w}, model};
     for (const int steps : {49}) {
       SCOPED_TRACE(c.name + ", " + std::to_string(steps + 1) + " evaluations");
-      const auto mean_of_m = proximal_solver(p, steps, kSamples).solve(problem, 1.0);
+      const auto mean_of_m = proximal_solver(p, steps, kSamples).at_weight(1.0).solve(problem);
       // The M-sample mean scatters around the exact mean with covariance Cov[x | y] / M
       // (tolerance: four standard errors).
       EXPECT_NEAR(whitened_scatter(mean_of_m) * kSamples, 1.0, tolerance)
@@ -125,11 +138,10 @@ TEST(ProximalStep, MeanFormStepsToTheExactPosteriorMeanGivenTheStateAndTheData) 
         torch::randn({3, 1, kSide, kSide}, gen, torch::kFloat64), prior_noise_power.sqrt());
     const auto x_t = alpha * p.x_true + sigma * noise;
     const auto s_w = p.prior->whitened_score(x_t, torch::full({3}, t, torch::kFloat64));
-    ProximalLikelihoodStep step(p.op, p.y, LambdaWeight{}, model, prior_noise_power, p.seeds,
-                                ProximalX0::kMean);
-    const auto increment = step.increment({x_t, s_w, t, t, *p.schedule});
-    // The prior's own step to s = 0 is its Tweedie estimate.
-    const auto x0_dc = p.prior->x0_estimate(x_t, torch::full({3}, t, torch::kFloat64)) + increment;
+    const auto step = likelihood_kind(LikelihoodType::kProximal).make(proximal_setup(p, model));
+    // The step to s = 0 lands on x0_dc itself.
+    const auto x0_dc = step->transition({x_t, s_w, t, t, *p.schedule});
+    const auto x0_hat = p.prior->x0_estimate(x_t, torch::full({3}, t, torch::kFloat64));
 
     const auto in = p.op->input_shape(), out = p.op->output_shape();
     const auto a = test::dense([&](const torch::Tensor& x) { return p.op->forward(x); }, in);
@@ -148,7 +160,7 @@ TEST(ProximalStep, MeanFormStepsToTheExactPosteriorMeanGivenTheStateAndTheData) 
                            .reshape({3, 1, kSide, kSide});
     EXPECT_LT((x0_dc.to(torch::kFloat64) - exact).abs().max().item<double>(), 1e-6) << c.name;
     // Not the prior's estimate alone: the data moved it.
-    EXPECT_GT((increment.abs().max().item<double>()), 1e-3) << c.name;
+    EXPECT_GT(((x0_dc - x0_hat).abs().max().item<double>()), 1e-3) << c.name;
   }
 }
 
@@ -159,10 +171,11 @@ TEST(ProximalStep, ExtremeWeightsStayFinite) {
   const PosteriorProblem problem{p.op, p.y, p.seeds, {1, p.h, p.w}, p.measurement_model()};
   auto solver = proximal_solver(p, 10, 1);
   for (const double lambda : {1e-6, 1.0, 1e6}) {
-    const auto x = solver.solve(problem, lambda);
+    const auto x = solver.at_weight(lambda).solve(problem);
     EXPECT_TRUE(torch::isfinite(x).all().item<bool>()) << lambda;
   }
-  const auto loose = solver.solve(problem, 1e-6), tight = solver.solve(problem, 1e6);
+  const auto loose = solver.at_weight(1e-6).solve(problem),
+             tight = solver.at_weight(1e6).solve(problem);
   EXPECT_LT(mse(p.op->forward(tight.to(torch::kFloat64)), p.y),
             mse(p.op->forward(loose.to(torch::kFloat64)), p.y));
 }
@@ -171,14 +184,14 @@ TEST(ProximalStep, RefusesOperatorsWithoutTransferFunctionAndOtherSamplers) {
   TaskConfig inpaint;
   inpaint.operator_name = OperatorType::kInpaint;
   auto p = test::make_gaussian_problem(inpaint, 2, 8, 8, 0.1);
-  EXPECT_THROW(ProximalLikelihoodStep(p.op, p.y, LambdaWeight{}, p.measurement_model(),
-                                      p.noise.psd(8, 8), p.seeds, ProximalX0::kMean),
+  const auto model = p.measurement_model();
+  EXPECT_THROW(likelihood_kind(LikelihoodType::kProximal).make(proximal_setup(p, model)),
                InputError);
   auto q = test::make_gaussian_problem(test::blur_task(), 2, 8, 8, 0.1);
   auto solver = proximal_solver(q, 5, 1);
   solver.sampler.method = SamplerMethod::kEuler;
   const PosteriorProblem problem{q.op, q.y, q.seeds, {1, 8, 8}, q.measurement_model()};
-  EXPECT_THROW(solver.solve(problem, 1.0), InputError);
+  EXPECT_THROW(solver.at_weight(1.0).solve(problem), InputError);
 }
 
 }  // namespace

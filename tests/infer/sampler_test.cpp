@@ -138,7 +138,7 @@ std::pair<torch::Tensor, torch::Tensor> banded_spectra(const torch::Tensor& cent
 // the prior's power (a property of WS diffusion with low-pass noise, not of a sampler).
 // The first-order exponential integrator is left out: on a uniform time grid the low
 // frequencies rotate from noise to signal within the last few steps, where each of its steps
-// shrinks the state (about 20% power lost at 100 steps).
+// shrinks the state, so its samples lose power at any practical step count.
 TEST(Samplers, UnconditionalSamplesHaveThePriorsPowerSpectrum) {
   const int64_t h = 8, w = 8, n = 2000;
   auto schedule = make_schedule("vp", 0.1, 20.0);

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """PSNR against network evaluations for the shipped priors on every task of experiments/.
 
-    scripts/nfe_sweep.py [--images N] [--steps 5,10,20,...] [--tasks a,b]
-                         [--methods exponential+proximal,dpm_solver_2m+ws,...]
-                         [--reference [--reference-steps 1000]] [--refine-reference] [--out experiments/results] [--work DIR]
+    scripts/research/nfe_sweep.py [--images N] [--steps 5,10,20,...] [--tasks a,b]
+                                  [--methods exponential+proximal,dpm_solver_2m+ws,...]
+                                  [--reference [--reference-steps 1000]] [--refine-reference]
+                                  [--out experiments/results] [--work DIR]
 
 For each task, measurements of its first N test images are simulated once (`wsdiff simulate`).
 Each method is a sampler + likelihood step (`sampler.method` + `sampler.likelihood`):
@@ -37,7 +38,8 @@ from pathlib import Path
 
 import h5py
 
-ROOT = Path(__file__).resolve().parent.parent
+from wsdiff_tools import ROOT, executable
+
 TASKS = ["dehaze", "deblur_dehaze", "denoise_structured", "transport_of_intensity", "idt",
          "deblur_white"]
 PRIORS = {"WS prior": "models/fashion_mnist_ws.h5",
@@ -51,8 +53,7 @@ class NoStableWeight(Exception):
 
 
 def wsdiff(*args):
-    run = subprocess.run([str(ROOT / "build" / "cli" / "wsdiff"), *args], capture_output=True,
-                         text=True, cwd=ROOT)
+    run = subprocess.run([executable(), *args], capture_output=True, text=True, cwd=ROOT)
     if run.returncode != 0:
         if "no weight of eval.lambda_grid is stable" in run.stderr:
             raise NoStableWeight()

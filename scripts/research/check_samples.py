@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent check of unconditional samples against the Fashion-MNIST test set.
 
-    scripts/check_samples.py SAMPLES.h5 [--json OUT.json]
+    scripts/research/check_samples.py SAMPLES.h5 [--json OUT.json]
 
 Reads /samples [N, 1, 32, 32] written by `wsdiff sample`, and the test images from the Debian
 package dataset-fashion-mnist (28x28 padded with background to 32x32, in [-1, 1], as the
@@ -9,8 +9,8 @@ package dataset-fashion-mnist (28x28 padded with background to 32x32, in [-1, 1]
   - the share of pixels within [-1.2, 1.2] (criterion: >= 99.9%);
   - the relative error of the mean image, ||mean_s - mean_t|| / ||mean_t|| (criterion: <= 10%);
     and, for information, the same against the test set joined with its mirror image: what a
-    prior trained with `data.random_flip` models (Fashion-MNIST's shoes all face left, and the
-    mirrored test set's mean image alone is 10% from the test set's);
+    prior trained with `data.random_flip` models (Fashion-MNIST's shoes all face left, so the
+    mirrored test set's mean image differs from the test set's);
   - the radial power spectrum of the centred images in 8 bands of |f| (cycles/px, 0 to 0.5),
     and the worst band's relative error (criterion: <= 10%); printed with its sign, so that -15%
     says the samples have 15% too little power in that band.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validation-loss curves of training runs, as one PNG (for the model card).
 
-    scripts/plot_training.py OUT.png NAME=RUN/metrics.jsonl [NAME=RUN/metrics.jsonl ...]
+    scripts/research/plot_training.py OUT.png NAME=RUN/metrics.jsonl [NAME=RUN/metrics.jsonl ...]
 
 Reads the `val_loss` records of each run's metrics.jsonl (with `images_seen` from the nearest
 earlier progress record) and plots them against images seen. A documentation helper from

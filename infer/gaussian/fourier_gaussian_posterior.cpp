@@ -1,4 +1,4 @@
-#include "infer/baselines/fourier_gaussian_posterior.hpp"
+#include "infer/gaussian/fourier_gaussian_posterior.hpp"
 
 #include <torch/torch.h>
 

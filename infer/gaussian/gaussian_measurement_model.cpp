@@ -1,4 +1,4 @@
-#include "infer/baselines/gaussian_measurement_model.hpp"
+#include "infer/gaussian/gaussian_measurement_model.hpp"
 
 #include <torch/torch.h>
 
