@@ -22,6 +22,10 @@ struct ConfigOptions {
 };
 void add_config_options(CLI::App* app, ConfigOptions& options);
 
+// A lower bound for a count option ("--n: must be at least 1, got 0"); CLI11's PositiveNumber
+// would print the largest double as the upper end of its range.
+CLI::Validator at_least(int64_t minimum);
+
 // Top-level options, visible to every command.
 struct GlobalOptions {
   std::string log_level = "info";

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/util/device.hpp"
 #include "infer/eval/evaluation.hpp"
@@ -22,6 +23,11 @@ struct EvalOptions {
 };
 
 int run_eval(const EvalOptions& o) {
+  std::vector<NamedPath> inputs;
+  for (const auto& path : o.configs) inputs.emplace_back("--config", path);
+  for (const char* name : {"results.json", "results.md"}) {
+    refuse_output_over_inputs((std::filesystem::path(o.out) / name).string(), "--out", inputs);
+  }
   EvalRequest request;
   request.out_dir = o.out;
   request.device = resolve_device(o.device);
@@ -30,6 +36,7 @@ int run_eval(const EvalOptions& o) {
     request.tasks.push_back(
         {std::filesystem::path(path).stem().string(), load_config(path, o.overrides)});
   }
+  ensure_writable_dir(o.out, "--out");
   const auto results = run_evaluation(request);
   std::cerr << results_markdown(results);
   spdlog::info("results: {}/results.json, {}/results.md", o.out, o.out);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/network/state_dict.hpp"
@@ -88,9 +89,9 @@ std::string this_machine() {
 // the facts of the model card in the file itself.
 int run_export(const ExportOptions& o) {
   namespace fs = std::filesystem;
-  if (fs::exists(o.out) && fs::equivalent(o.out, o.checkpoint)) {
-    throw InputError("--out '" + o.out + "' is the input checkpoint; choose another path");
-  }
+  refuse_output_over_inputs(o.out, "--out",
+                            {{"--checkpoint", o.checkpoint}, {"--metrics", o.metrics}});
+  ensure_writable_file(o.out, "--out");
   const Checkpoint source = load_checkpoint(o.checkpoint);
   if (source.model_info.type == ModelType::kGaussian) {
     throw InputError("'" + o.checkpoint + "' holds a gaussian prior: it has no EMA to export");

@@ -1,13 +1,20 @@
+#include <fcntl.h>
+#include <spawn.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
 #include <wsd_source_dir.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_validation.hpp"
@@ -50,14 +57,59 @@ std::string python_executable() {
   return std::string(WSD_SOURCE_DIR) + "/.venv/bin/python";
 }
 
+// A private folder (mode 0700, an unpredictable name) for the converter's output: nothing another
+// user plants under $TMPDIR can be followed or read back. Removed with everything in it on exit.
+class PrivateTempDir {
+ public:
+  PrivateTempDir() {
+    std::string pattern = (fs::temp_directory_path() / "wsdiff-import-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot create a temporary folder in '" +
+                               fs::temp_directory_path().string() + "': " + std::strerror(errno));
+    }
+    path_ = pattern;
+  }
+  ~PrivateTempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  PrivateTempDir(const PrivateTempDir&) = delete;
+  PrivateTempDir& operator=(const PrivateTempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `argv` with stderr sent to `err_path` and returns its exit status (-1 when it did not end
+// normally). An argument vector, never a shell: file names reach the program as they are.
+int run_program(const std::vector<std::string>& argv, const fs::path& err_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    throw std::runtime_error("cannot run '" + argv[0] + "': " + std::strerror(spawned));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 StateDict read_pytorch_state_dict(const std::string& path) {
-  const fs::path tmp =
-      fs::temp_directory_path() / ("wsdiff-import-" + std::to_string(::getpid()) + ".h5");
-  const fs::path err = tmp.string() + ".err";
-  const std::string command = "'" + python_executable() + "' '" + WSD_SOURCE_DIR +
-                              "/scripts/pth_to_h5.py' '" + path + "' '" + tmp.string() + "' 2>'" +
-                              err.string() + "'";
-  const int status = std::system(command.c_str());
+  const PrivateTempDir tmp;
+  const fs::path out = tmp.path() / "state_dict.h5";
+  const fs::path err = tmp.path() / "converter.err";
+  const int status = run_program(
+      {python_executable(), std::string(WSD_SOURCE_DIR) + "/scripts/pth_to_h5.py", path, out}, err);
   if (status != 0) {
     std::string why;
     if (std::FILE* f = std::fopen(err.c_str(), "r")) {
@@ -65,21 +117,15 @@ StateDict read_pytorch_state_dict(const std::string& path) {
       while (std::fgets(line, sizeof line, f)) why = line;  // the last line holds the reason
       std::fclose(f);
     }
-    fs::remove(err);
-    fs::remove(tmp);
     if (!why.empty() && why.back() == '\n') why.pop_back();
     throw InputError("cannot read PyTorch checkpoint '" + path +
                      "': " + (why.empty() ? "converter failed" : why));
   }
-  fs::remove(err);
   StateDict state;
-  {
-    const h5::File file = h5::File::open_read(tmp.string());
-    for (const auto& key : file.list("/state_dict")) {
-      state.emplace_back(key, file.read_tensor("/state_dict/" + key));
-    }
+  const h5::File file = h5::File::open_read(out.string());
+  for (const auto& key : file.list("/state_dict")) {
+    state.emplace_back(key, file.read_tensor("/state_dict/" + key));
   }
-  fs::remove(tmp);
   return state;
 }
 
@@ -132,6 +178,8 @@ void check_sign(Config& config, DdpmUNet network, const ImportOptions& o) {
 
 int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
   if (!fs::exists(o.from)) throw InputError("no such file '" + o.from + "'");
+  refuse_output_over_inputs(o.out, "--out",
+                            {{"--from", o.from}, {"--config", config_options.config_path}});
   Config config = load_config(config_options.config_path, config_options.overrides);
   StateDict state;
   if (has_extension(o.from, {".h5", ".hdf5"})) {
@@ -181,7 +229,7 @@ Command add_import_command(CLI::App& root, const GlobalOptions&) {
                 "test both signs of the output on noised test images of the config's data and "
                 "record the one that denoises");
   app->add_option("--n", o->n, "test images for --check-sign")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   app->add_option("--device", o->device, "device for --check-sign: auto, cpu or cuda")
       ->capture_default_str();

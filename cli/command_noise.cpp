@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
 #include "core/io/atomic_file.hpp"
@@ -24,6 +25,11 @@ struct NoiseCommandOptions {
 
 // Shows users what their prior's noise looks like: samples, the analytic spectrum, a picture.
 int run_noise(const NoiseCommandOptions& o, const ConfigOptions& config_options) {
+  const std::vector<NamedPath> inputs = {{"--config", config_options.config_path}};
+  refuse_output_over_inputs(o.out, "--out", inputs);
+  refuse_output_over_inputs(o.png, "--png", inputs);
+  ensure_writable_file(o.out, "--out");
+  if (!o.png.empty()) ensure_writable_file(o.png, "--png");
   const Config config = load_config(config_options.config_path, config_options.overrides);
   const StructuredNoise noise(config.noise);
   const int64_t c = config.data.channels, s = config.data.image_size;
@@ -57,9 +63,7 @@ Command add_noise_command(CLI::App& root, const GlobalOptions&) {
   auto o = std::make_shared<NoiseCommandOptions>();
   auto config = std::make_shared<ConfigOptions>();
   add_config_options(app, *config);
-  app->add_option("-n,--n", o->n, "number of samples")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  app->add_option("-n,--n", o->n, "number of samples")->check(at_least(1))->capture_default_str();
   app->add_option("-o,--out", o->out, "HDF5 output (/noise, /psd)")->required();
   app->add_option("--png", o->png, "also write a PNG grid of the samples");
   app->add_option("--seed", o->seed, "seed of the first sample; sample i uses seed + i")

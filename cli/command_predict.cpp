@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/command.hpp"
+#include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/io/atomic_file.hpp"
@@ -31,16 +32,18 @@ struct PredictOptions {
 // only the schedule is written.
 int run_predict(const PredictOptions& o) {
   namespace fs = std::filesystem;
-  if (fs::exists(o.out) && fs::exists(o.input) && fs::equivalent(o.out, o.input)) {
-    throw InputError("--out '" + o.out + "' is the input file; writing it would destroy /x and /t");
-  }
+  refuse_output_over_inputs(o.out, "--out", {{"--checkpoint", o.checkpoint}, {"--input", o.input}});
+  ensure_writable_file(o.out, "--out");
   const Checkpoint checkpoint = load_checkpoint(o.checkpoint);
   torch::Tensor x, t;
-  {
+  try {
     const h5::File in = h5::File::open_read(o.input);
     if (!in.exists("/t")) throw InputError("'" + o.input + "' has no dataset /t");
     t = in.read_tensor("/t").to(torch::kFloat64);
     if (in.exists("/x")) x = in.read_tensor("/x").to(torch::kFloat32);
+  } catch (const h5::H5Error& e) {
+    // Whatever cannot be read in it, the file given is the cause: a bad input.
+    throw InputError("--input: " + std::string(e.what()));
   }
   if (t.dim() != 1 || (x.defined() && (x.dim() != 4 || t.size(0) != x.size(0)))) {
     throw InputError("'" + o.input + "': expected /x [N, C, H, W] and /t [N], got /x " +

@@ -48,6 +48,11 @@ void check_sample_memory(int64_t n, int64_t channels, int64_t size) {
 }
 
 int run_sample(const SampleOptions& o, const ConfigOptions& config_options) {
+  const std::vector<NamedPath> inputs = {{"--checkpoint", o.checkpoint},
+                                         {"--config", config_options.config_path}};
+  for (const char* name : {"samples.h5", "samples.png"}) {
+    refuse_output_over_inputs((std::filesystem::path(o.out) / name).string(), "--out", inputs);
+  }
   const Checkpoint checkpoint = load_checkpoint(o.checkpoint);
   // --set edits the checkpoint's own config; --config replaces its sampler section.
   const std::string stored_name = o.checkpoint + " (embedded config)";

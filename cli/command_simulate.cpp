@@ -24,6 +24,12 @@ struct SimulateOptions {
 };
 
 int run_simulate(const SimulateOptions& o, const ConfigOptions& config_options) {
+  const std::vector<NamedPath> inputs = {{"--config", config_options.config_path}};
+  refuse_output_over_inputs(o.out, "--out", inputs);
+  if (!o.png.empty()) {
+    refuse_output_over_inputs(o.png + "_truth.png", "--png", inputs);
+    refuse_output_over_inputs(o.png + "_measurements.png", "--png", inputs);
+  }
   const Config config = load_config(config_options.config_path, config_options.overrides);
   const int64_t n = o.n > 0 ? o.n : config.task.n_images;
   ensure_writable_file(o.out, "--out");
@@ -65,7 +71,7 @@ Command add_simulate_command(CLI::App& root, const GlobalOptions&) {
   add_config_options(app, *config);
   app->add_option("-o,--out", o->out, "measurement file (.h5)")->required();
   app->add_option("-n,--n", o->n, "number of test images (default: task.n_images)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   app->add_option("--device", o->device, "auto, cpu or cuda")->capture_default_str();
   app->add_option("--png", o->png,
                   "also write PREFIX_truth.png and PREFIX_measurements.png (path prefix)");

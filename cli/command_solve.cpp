@@ -37,6 +37,14 @@ int run_solve(const SolveOptions& o, const ConfigOptions& config_options) {
                        "' fixes the task; simulate new measurements to change it");
     }
   }
+  const std::vector<NamedPath> inputs = {{"--checkpoint", o.checkpoint},
+                                         {"--measurements", o.measurements},
+                                         {"--config", config_options.config_path}};
+  refuse_output_over_inputs(o.out, "--out", inputs);
+  if (!o.png.empty()) {
+    refuse_output_over_inputs((std::filesystem::path(o.png) / "x_hat.png").string(), "--png",
+                              inputs);
+  }
   ensure_writable_file(o.out, "--out");
   if (!o.png.empty()) ensure_writable_dir(o.png, "--png");
   const MeasurementSet set = read_measurements(o.measurements);

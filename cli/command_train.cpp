@@ -23,6 +23,7 @@
 #include "data/gaussian_statistics.hpp"
 #include "infer/samplers/preview_samples.hpp"
 #include "train/metrics_log.hpp"
+#include "train/run_directory_lock.hpp"
 #include "train/trainer.hpp"
 
 namespace wsd::cli {
@@ -101,6 +102,20 @@ int estimate_gaussian_prior(const Config& config, const std::filesystem::path& o
   return 0;
 }
 
+// A fresh run into a directory that holds an earlier one would overwrite its checkpoints and
+// append to its metrics: the user says which of the two they want.
+void claim_run_dir(const std::filesystem::path& dir, const std::string& resume, bool overwrite) {
+  if (!resume.empty()) return;
+  const auto previous = previous_run_in(dir);
+  if (!previous) return;
+  if (!overwrite) {
+    throw InputError("--out '" + dir.string() + "' holds an earlier run (" + *previous +
+                     "); continue it with --resume auto, or start over with --overwrite");
+  }
+  spdlog::warn("--overwrite: removing the earlier run in {}", dir.string());
+  remove_run_outputs(dir);
+}
+
 }  // namespace
 
 Command add_train_command(CLI::App& root, const GlobalOptions& global) {
@@ -109,10 +124,15 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
   auto config = std::make_shared<ConfigOptions>();
   auto out = std::make_shared<std::string>();
   auto resume = std::make_shared<std::string>();
+  auto overwrite = std::make_shared<bool>(false);
   add_config_options(app, *config);
   app->add_option("-o,--out", *out, "run directory (default: run.out_dir/run.name)");
-  app->add_option("--resume", *resume,
-                  "checkpoint to resume from, or 'auto' for the newest in --out");
+  auto* resume_option = app->add_option(
+      "--resume", *resume, "checkpoint to resume from, or 'auto' for the newest in --out");
+  app->add_flag("--overwrite", *overwrite,
+                "start over in an --out that holds an earlier run: deletes its checkpoints, "
+                "metrics, samples, log and config first")
+      ->excludes(resume_option);
   return {app, [=, &global]() {
             TrainRequest request;
             request.config = load_config(config->config_path, config->overrides);
@@ -131,6 +151,13 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global) {
                   std::to_string(request.env.world_size) + ")");
             }
             init_logging({global.log_level, request.env.rank, request.env.world_size});
+            if (request.env.rank == 0) {
+              // Under the lock before anything is written: a run that is refused leaves the
+              // directory as it found it.
+              refuse_links_in_run_dir(request.out_dir);
+              request.run_directory_lock = std::make_shared<RunDirectoryLock>(request.out_dir);
+              claim_run_dir(request.out_dir, request.resume, *overwrite);
+            }
             prepare_run_dir(request.out_dir, to_yaml(request.config), request.env.rank);
             if (gaussian) {
               return estimate_gaussian_prior(request.config, request.out_dir, request.resume);

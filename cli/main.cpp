@@ -27,6 +27,20 @@ int fail(const std::string& prefix, const std::string& message, ExitCode code) {
   return static_cast<int>(code);
 }
 
+// The first word of the command line that is not a top-level option or its value: what the user
+// meant as the subcommand.
+std::string first_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (!arg.empty() && arg[0] != '-') return arg;
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,6 +82,17 @@ int main(int argc, char** argv) {
                     std::string(e.what()) + " (run 'wsdiff " + name + " --help')",
                     ExitCode::kUsageError);
       }
+    }
+    // A word that is no subcommand: name it and the commands there are.
+    if (const std::string word = first_word(argc, argv); !word.empty()) {
+      std::string names;
+      for (const auto& command : commands) {
+        names += (names.empty() ? "" : ", ") + command.app->get_name();
+      }
+      return fail(
+          "wsdiff: error: ",
+          "unknown subcommand '" + word + "'; the commands are " + names + " (run 'wsdiff --help')",
+          ExitCode::kUsageError);
     }
     return fail("wsdiff: error: ", std::string(e.what()) + " (run 'wsdiff --help')",
                 ExitCode::kUsageError);

@@ -36,7 +36,30 @@ void check_folder(const fs::path& folder, const std::string& option, const std::
 
 }  // namespace
 
+void refuse_output_over_inputs(const std::string& path, const std::string& option,
+                               const std::vector<NamedPath>& inputs) {
+  if (path.empty()) return;
+  // The same file under two names: equivalent() compares device and inode and so sees through
+  // links; for paths that do not exist yet, their lexically resolved absolute forms are compared.
+  const auto same = [](const fs::path& a, const fs::path& b) {
+    std::error_code ec;
+    if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec) && !ec;
+    const fs::path ca = fs::weakly_canonical(a, ec);
+    if (ec) return false;
+    const fs::path cb = fs::weakly_canonical(b, ec);
+    return !ec && ca == cb;
+  };
+  for (const auto& [input_option, input] : inputs) {
+    if (input.empty() || !same(path, input)) continue;
+    throw InputError(option + " '" + path + "' is the " + input_option + " file '" + input +
+                     "'; writing it would destroy the input, choose another path");
+  }
+}
+
 void ensure_writable_dir(const std::string& dir, const std::string& option) {
+  if (!dir.empty() && fs::exists(dir) && !fs::is_directory(dir)) {
+    throw InputError(option + " '" + dir + "': is a file, a folder is needed");
+  }
   check_folder(dir.empty() ? fs::path(".") : fs::path(dir), option, dir);
 }
 

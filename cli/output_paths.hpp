@@ -5,6 +5,8 @@
 // the path and the operating system's reason.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace wsd::cli {
 
@@ -13,5 +15,14 @@ void ensure_writable_file(const std::string& path, const std::string& option);
 
 // `dir` will receive files: it exists (created if needed) and accepts a new file.
 void ensure_writable_dir(const std::string& dir, const std::string& option);
+
+// An input of a command: the option that names it ("--checkpoint") and its path.
+using NamedPath = std::pair<std::string, std::string>;
+
+// InputError when the output `path` of `option` is, or resolves to (through `..`, a symbolic link
+// or a hard link), one of `inputs`: writing it would destroy what the command reads. Checked
+// before any work; inputs with an empty path are skipped.
+void refuse_output_over_inputs(const std::string& path, const std::string& option,
+                               const std::vector<NamedPath>& inputs);
 
 }  // namespace wsd::cli

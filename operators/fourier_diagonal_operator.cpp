@@ -20,10 +20,8 @@ torch::ScalarType complex_type_of(const torch::Tensor& x) {
 FourierDiagonalOperatorImpl::FourierDiagonalOperatorImpl(std::string kind,
                                                          const torch::Tensor& transfer,
                                                          std::vector<int64_t> input_shape,
-                                                         bool output_is_image)
-    : kind_(std::move(kind)),
-      input_shape_(std::move(input_shape)),
-      output_is_image_(output_is_image) {
+                                                         MeasurementTraits traits)
+    : kind_(std::move(kind)), input_shape_(std::move(input_shape)), traits_(traits) {
   TORCH_CHECK(transfer.is_complex() && transfer.dim() == 4, kind_,
               ": transfer function must be complex [C', Cin, H, W]");
   TORCH_CHECK(input_shape_.size() == 3, kind_, ": input shape must be [C, H, W]");

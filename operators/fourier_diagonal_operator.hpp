@@ -26,9 +26,9 @@ namespace wsd {
 class FourierDiagonalOperatorImpl : public LinearOperatorImpl {
  public:
   // `transfer`: complex [C', Cin, H, W] (see above); `input_shape`: [C, H, W] with C = Cin, or
-  // any C when the filter is channel-wise; `output_is_image` as LinearOperatorImpl says.
+  // any C when the filter is channel-wise; `traits` as LinearOperatorImpl says.
   FourierDiagonalOperatorImpl(std::string kind, const torch::Tensor& transfer,
-                              std::vector<int64_t> input_shape, bool output_is_image = true);
+                              std::vector<int64_t> input_shape, MeasurementTraits traits = {});
 
   std::string kind() const override { return kind_; }
   torch::Tensor forward(const torch::Tensor& x) override;
@@ -36,7 +36,7 @@ class FourierDiagonalOperatorImpl : public LinearOperatorImpl {
   std::vector<int64_t> input_shape() const override { return input_shape_; }
   std::vector<int64_t> output_shape() const override { return output_shape_; }
   std::optional<torch::Tensor> transfer_function() const override;
-  bool output_is_image() const override { return output_is_image_; }
+  MeasurementTraits measurement_traits() const override { return traits_; }
 
  private:
   torch::Tensor apply(const torch::Tensor& x, bool adjoint) const;
@@ -45,7 +45,7 @@ class FourierDiagonalOperatorImpl : public LinearOperatorImpl {
   std::vector<int64_t> input_shape_;
   std::vector<int64_t> output_shape_;
   torch::Tensor transfer_;  // real view [C', Cin, H, W, 2]
-  bool output_is_image_;
+  MeasurementTraits traits_;
 };
 TORCH_MODULE(FourierDiagonalOperator);
 

@@ -75,8 +75,10 @@ LinearOperator make_idt(const IdtOptions& options, const std::vector<int64_t>& i
         << "on-axis LED has none; use led_grid >= 2 or a larger task.led_na_spacing)";
     throw InputError(msg.str());
   }
-  return make_linear_operator<FourierDiagonalOperatorImpl>("idt", t, input_shape,
-                                                           /*output_is_image=*/false);
+  MeasurementTraits traits;
+  traits.is_image = false;
+  traits.separate_exposures = true;  // one exposure per LED
+  return make_linear_operator<FourierDiagonalOperatorImpl>("idt", t, input_shape, traits);
 }
 
 }  // namespace wsd

@@ -13,8 +13,9 @@ torch::Tensor laplace_transfer_function(int64_t h, int64_t w, double c, double p
 
 LinearOperator make_laplace(double c, double pixel_size, const std::vector<int64_t>& input_shape) {
   const auto t = laplace_transfer_function(input_shape[1], input_shape[2], c, pixel_size);
-  return make_linear_operator<FourierDiagonalOperatorImpl>("laplace", t, input_shape,
-                                                           /*output_is_image=*/false);
+  MeasurementTraits traits;
+  traits.is_image = false;
+  return make_linear_operator<FourierDiagonalOperatorImpl>("laplace", t, input_shape, traits);
 }
 
 }  // namespace wsd

@@ -10,6 +10,18 @@
 
 namespace wsd {
 
+// What the channels of a measurement A x are, for those who draw its noise and show it.
+struct MeasurementTraits {
+  // A x is an image in the units of x (blurs, masks, downsampling) that a figure can show as it
+  // is; false for measurements in other units (a Laplacian, IDT's intensity contrasts), which a
+  // figure rescales per image.
+  bool is_image = true;
+  // Each output channel is an exposure of its own (IDT: one image per LED), so each gets noise
+  // of its own; false when the channels are the colour channels of one exposure, which share
+  // the noise field of task.noise.channel_mode gray.
+  bool separate_exposures = false;
+};
+
 // A linear forward model y = A x on image batches with its exact adjoint A^H. An operator is
 // built for one input shape [C, H, W] (shapes are fixed per run), maps [N, C, H, W] to
 // [N, C', H', W'] (`output_shape`) and works on any batch size, dtype and device. Operators are
@@ -33,10 +45,8 @@ class LinearOperatorImpl : public torch::nn::Module {
   virtual std::optional<torch::Tensor> transfer_function() const { return std::nullopt; }
   bool is_fourier_diagonal() const { return transfer_function().has_value(); }
 
-  // Whether A x is an image in the units of x (blurs, masks, downsampling) that a figure can
-  // show as it is; false for measurements in other units (a Laplacian, IDT's intensity
-  // contrasts), which a figure rescales per image.
-  virtual bool output_is_image() const { return true; }
+  // What the measured channels of A x are (MeasurementTraits).
+  virtual MeasurementTraits measurement_traits() const { return {}; }
 
  protected:
   // Throws InputError naming the operator when x is not [N, shape...].

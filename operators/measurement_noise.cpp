@@ -6,8 +6,19 @@
 
 namespace wsd {
 
+namespace {
+
+NoiseConfig per_channel(NoiseConfig noise) {
+  noise.channel_mode = ChannelMode::kPerChannel;
+  return noise;
+}
+
+}  // namespace
+
 MeasurementNoise::MeasurementNoise(const NoiseConfig& noise, double level)
-    : noise_(noise, torch::kFloat64), level_(level) {
+    : noise_(noise, torch::kFloat64),
+      per_channel_(per_channel(noise), torch::kFloat64),
+      level_(level) {
   TORCH_CHECK(level_ >= 0, "measurement noise level must be >= 0");
 }
 
@@ -17,9 +28,10 @@ MeasurementNoise MeasurementNoise::from_config(const TaskConfig& task) {
 
 torch::Tensor MeasurementNoise::sample(const std::vector<uint64_t>& seeds,
                                        const std::vector<int64_t>& shape, torch::Dtype dtype,
-                                       torch::Device device) const {
+                                       torch::Device device, bool separate_exposures) const {
   TORCH_CHECK(shape.size() == 3, "measurement noise: shape must be [C, H, W]");
-  const auto b = noise_.sample_per_image(seeds, shape[0], shape[1], shape[2], device);
+  const StructuredNoise& family = separate_exposures ? per_channel_ : noise_;
+  const auto b = family.sample_per_image(seeds, shape[0], shape[1], shape[2], device);
   return (b * level_).to(dtype);
 }
 
@@ -36,7 +48,8 @@ torch::Tensor measure(LinearOperatorImpl& op, const torch::Tensor& x, const Meas
               " seeds for ", x.size(0), " images");
   const auto clean = op.forward(x);
   if (noise.level() == 0) return clean;
-  return clean + noise.sample(seeds, op.output_shape(), clean.scalar_type(), clean.device());
+  return clean + noise.sample(seeds, op.output_shape(), clean.scalar_type(), clean.device(),
+                              op.measurement_traits().separate_exposures);
 }
 
 }  // namespace wsd

@@ -7,7 +7,10 @@
 //
 // Each image draws its noise from its own seed (StructuredNoise::sample_per_image), so a
 // measurement never depends on which other images share its batch, on the batch size or on
-// the device.
+// the device. An operator whose output channels are separate exposures (MeasurementTraits; IDT's
+// LED images) gets an independent field per channel whatever task.noise.channel_mode says:
+// one field shared by separate exposures is no sensor's noise, and for IDT's symmetric LED
+// pairs, whose phase transfer functions are opposite, it would cancel in the reconstruction.
 
 #include <cstdint>
 #include <vector>
@@ -28,12 +31,15 @@ class MeasurementNoise {
   double level() const { return level_; }
   const StructuredNoise& noise() const { return noise_; }
 
-  // b for seeds.size() images of per-image shape [C, H, W], in `dtype` on `device`.
+  // b for seeds.size() images of per-image shape [C, H, W], in `dtype` on `device`; with
+  // `separate_exposures` every channel draws its own field.
   torch::Tensor sample(const std::vector<uint64_t>& seeds, const std::vector<int64_t>& shape,
-                       torch::Dtype dtype, torch::Device device) const;
+                       torch::Dtype dtype, torch::Device device,
+                       bool separate_exposures = false) const;
 
  private:
   StructuredNoise noise_;
+  StructuredNoise per_channel_;  // the same family with channel_mode per_channel
   double level_;
 };
 

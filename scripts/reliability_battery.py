@@ -13,6 +13,13 @@ Every case runs the real executable on real files (a shipped prior, measurements
              writer killed mid-checkpoint, a diverging sampler) must end as the case states:
              the stated exit code, previous checkpoints intact, no temporaries left behind.
 
+The bad inputs include the edges of the exit-code contract: an output that is one of the
+inputs (directly, through `..` or a link) with the input kept; measurement files that are
+missing, empty, junk, truncated, a folder or wrong inside; outputs of the wrong kind; `import` of
+a file whose name holds shell text or whose unpickling would run code; links planted in a run
+folder; a fresh `train` into a finished run. The same classes run in ctest (CliExitCodes,
+CliOutputPaths, CliImportSafety, CliRunDirectory), where they are quick.
+
 Prints one line per case and the two counts; exit status 0 when every case passes. Needs numpy
 and h5py (the project's .venv has both) and `prlimit` (util-linux).
 """
@@ -39,7 +46,7 @@ TINY = [
 
 class Battery:
     def __init__(self, wsdiff, work):
-        self.wsdiff = str(wsdiff)
+        self.wsdiff = str(Path(wsdiff).resolve())
         self.work = Path(work)
         self.results = []
 
@@ -255,6 +262,143 @@ class Battery:
         self.record("bad input", "two runs into one --out", second.returncode == 2 and
                     "pid" in last and str(run) in last, f"exit {second.returncode}: {last[:200]}")
 
+    # --- edges: inputs never destroyed, no shell or unpickling, one exit-code contract ---
+    def kept(self, name, path, before):
+        after = Path(path).read_bytes() if Path(path).exists() else None
+        self.record("bad input", name, after == before, "intact" if after == before else "CHANGED")
+
+    def edges(self):
+        meas = self.measurements()
+        never = self.work / "never.h5"
+        solve = ["solve", "--checkpoint", str(PRIOR), "--out", str(never), "--measurements"]
+
+        # An output that is one of the inputs, directly, through `..` or through a link.
+        (self.work / "sub").mkdir(exist_ok=True)
+        link = self.work / "link_to_meas.h5"
+        if not link.exists():
+            link.symlink_to(meas)
+        original = meas.read_bytes()
+        for how, out in [("itself", meas), ("sub/..", self.work / "sub" / ".." / meas.name),
+                         ("a link", link)]:
+            self.bad_input(f"solve --out is --measurements ({how})",
+                           ["solve", "--checkpoint", str(PRIOR), "--measurements", str(meas),
+                            "--out", str(out)], ["--measurements"])
+            self.kept(f"measurements kept ({how})", meas, original)
+        prior = self.work / "prior_copy.h5"
+        shutil.copy(PRIOR, prior)
+        before = prior.read_bytes()
+        self.bad_input("solve --out is --checkpoint", ["solve", "--checkpoint", str(prior),
+                       "--measurements", str(meas), "--out", str(prior)], ["--checkpoint"])
+        self.kept("checkpoint kept", prior, before)
+        task = self.work / "task.yaml"
+        shutil.copy(ROOT / "experiments" / "dehaze.yaml", task)
+        before = task.read_bytes()
+        self.bad_input("simulate --out is --config", ["simulate", "-c", str(task), "--out",
+                       str(task)], ["--config"])
+        self.kept("task config kept", task, before)
+
+        # Bad measurement paths: exit 2 naming the file, like a damaged checkpoint.
+        junk = self.work / "m_junk.h5"
+        junk.write_text("no HDF5 here")
+        empty = self.work / "m_empty.h5"
+        empty.write_bytes(b"")
+        truncated = self.work / "m_truncated.h5"
+        truncated.write_bytes(original[:len(original) // 2])
+        folder = self.work / "m_folder.h5"
+        folder.mkdir(exist_ok=True)
+        for name, path in [("missing", self.work / "m_missing.h5"), ("empty", empty),
+                           ("junk", junk), ("truncated", truncated), ("a folder", folder)]:
+            self.bad_input(f"{name} measurement file", solve + [str(path)], [path.name], never)
+
+        def altered(name, edit):
+            path = self.work / name
+            shutil.copy(meas, path)
+            with h5py.File(path, "r+") as f:
+                edit(f)
+            return path
+
+        def zero_images(f):
+            shape = f["/y"].shape
+            for key in ("/y", "/x_true", "/seeds"):
+                if key in f:
+                    del f[key]
+            f["/y"] = np.zeros((0,) + shape[1:], np.float32)
+
+        for name, edit, words in [
+                ("no config attribute", lambda f: f.attrs.__delitem__("config"), ["config"]),
+                ("0 images", zero_images, ["0 measurements"]),
+                ("format_version 99", lambda f: f.attrs.__setitem__("format_version", 99),
+                 ["99", "reads version 1"]),
+                ("operator contradicting its config",
+                 lambda f: f.attrs.__setitem__("operator", "laplace"), ["laplace", "identity"])]:
+            path = altered("m_" + name.replace(" ", "_") + ".h5", edit)
+            self.bad_input(f"measurement file with {name}", solve + [str(path)],
+                           [path.name] + words, never)
+
+        a_file = self.work / "a_plain_file"
+        a_file.write_text("x")
+        self.bad_input("eval -o a file", ["eval", "-c", str(task), "-o", str(a_file)],
+                       [a_file.name])
+        self.bad_input("noise --out a folder", ["noise", "--out", str(folder)], [folder.name])
+
+        # Messages.
+        self.bad_input("simulate --n 0", ["simulate", "-c", str(task), "--out",
+                       str(self.work / "m0.h5"), "--n", "0"], ["--n: must be at least 1"])
+        self.bad_input("unknown subcommand", ["frobnicate"], ["frobnicate", "train", "solve"])
+        self.bad_input("solve sampler.steps=1e9", solve + [str(meas), "--set",
+                       "sampler.steps=1000000000"], ["sampler.steps"], never)
+        self.bad_input("eval.statistics_images=1", ["eval", "-c", str(task), "-o",
+                       str(self.work / "e1"), "--set", "eval.statistics_images=1"],
+                       ["eval.statistics_images"])
+
+        # No shell, no unpickling, no links followed.
+        python = ROOT / ".venv" / "bin" / "python"
+        shell = self.work / "shell"
+        shutil.rmtree(shell, ignore_errors=True)
+        shell.mkdir()
+        named = shell / "w';touch pwned;'.pth"
+        subprocess.run([str(python), "-c", "import sys, torch; torch.save({'a': torch.zeros(2)}, "
+                        "sys.argv[1])", str(named)], check=True)
+        r = subprocess.run([self.wsdiff, "import", "--from", str(named), "--out", "o.h5"],
+                           cwd=shell, capture_output=True, text=True)
+        self.record("bad input", "import of a file named ';touch pwned;'",
+                    r.returncode == 2 and not (shell / "pwned").exists(), f"exit {r.returncode}")
+        marker = self.work / "pickle_ran"
+        marker.unlink(missing_ok=True)
+        crafted = self.work / "crafted.pth"
+        subprocess.run([str(python), "-c",
+                        "import sys, torch\n"
+                        "class P:\n"
+                        "    def __reduce__(self):\n"
+                        "        return (open, (sys.argv[2], 'w'))\n"
+                        "torch.save({'model_state_dict': {}, 'x': P()}, sys.argv[1])\n",
+                        str(crafted), str(marker)], check=True)
+        self.bad_input("import of a pickle that runs code", ["import", "--from", str(crafted),
+                       "--out", str(self.work / "c.h5")], ["crafted.pth", "unsafe unpickling"])
+        self.record("bad input", "crafted pickle ran no code", not marker.exists(),
+                    "no file" if not marker.exists() else "FILE CREATED")
+
+        victim = self.work / "victim.txt"
+        for name in (".lock", "wsdiff.log", "metrics.jsonl"):
+            victim.write_text("precious")
+            run = self.work / f"planted{name}"
+            shutil.rmtree(run, ignore_errors=True)
+            run.mkdir()
+            (run / name).symlink_to(victim)
+            self.bad_input(f"run folder with a planted {name} link", self.train_args(run, 2),
+                           [name, "symbolic link"])
+            self.kept(f"{name} link target", victim, b"precious")
+
+        run = self.work / "second_fresh"
+        shutil.rmtree(run, ignore_errors=True)
+        fresh = [a for a in self.train_args(run, 2) if a not in ("--resume", "auto")]
+        self.run(fresh)
+        last = run / "checkpoints" / "last.h5"
+        before = last.read_bytes() if last.exists() else None
+        self.bad_input("a second fresh train into a finished run", fresh,
+                       ["--resume", "--overwrite"])
+        self.kept("finished run's checkpoint", last, before)
+
     # --- faults --------------------------------------------------------------------------
     def faults(self):
         run = self.work / "disk_full"
@@ -339,6 +483,7 @@ def main():
     work.mkdir(parents=True)
     battery = Battery(args.wsdiff, work)
     battery.bad_inputs()
+    battery.edges()
     battery.faults()
     for kind in ("fault", "bad input"):
         cases = [ok for k, _, ok in battery.results if k == kind]

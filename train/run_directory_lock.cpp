@@ -15,9 +15,13 @@ namespace wsd {
 RunDirectoryLock::RunDirectoryLock(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   const std::string path = (dir / ".lock").string();
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Never through a symbolic link: the lock file is truncated, and a planted link would point
+  // that at a file elsewhere.
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    throw InputError("cannot open the run directory lock '" + path + "': " + std::strerror(errno));
+    throw InputError(
+        "cannot open the run directory lock '" + path +
+        "': " + (errno == ELOOP ? std::string("it is a symbolic link") : std::strerror(errno)));
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     char holder[32] = {0};

@@ -110,7 +110,8 @@ class TrainingRun {
         open_dataset(config_.data, config_.data.split), config_.data,
         LoaderRuntime::for_training(config_, env_.rank, env_.world_size, device_));
     if (env_.rank == 0) {
-      lock_ = std::make_unique<RunDirectoryLock>(out_dir_);
+      lock_ = request.run_directory_lock ? request.run_directory_lock
+                                         : std::make_shared<RunDirectoryLock>(out_dir_);
       // Under the lock no writer of this run is alive: what a killed writer left goes.
       for (const auto& stale : checkpoints_.prepare()) {
         spdlog::warn("removed {}, a temporary left by a writer that was killed", stale);
@@ -373,7 +374,7 @@ class TrainingRun {
   DistEnv env_;
   fs::path out_dir_;
   std::function<torch::Tensor(Prior&, const torch::Tensor&)> draw_samples_;
-  std::unique_ptr<RunDirectoryLock> lock_;  // rank 0 owns the run directory
+  std::shared_ptr<RunDirectoryLock> lock_;  // rank 0 owns the run directory
   CheckpointDirectory checkpoints_;
   torch::Device device_;
   std::shared_ptr<Communicator> communicator_;

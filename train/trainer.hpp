@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,7 @@
 namespace wsd {
 
 class Prior;
+class RunDirectoryLock;
 
 struct TrainOutcome {
   int64_t steps_done = 0;
@@ -31,6 +33,9 @@ struct TrainRequest {
   // caller brings the sampler (the CLI: preview_samples, infer/samplers/preview_samples.hpp),
   // so training depends on no sampler; without one, no grids are drawn.
   std::function<torch::Tensor(Prior& prior, const torch::Tensor& x1)> draw_samples;
+  // The lock on out_dir when the caller took it before writing there (the CLI does, so that a
+  // second run is refused before it touches anything); otherwise rank 0 takes it itself.
+  std::shared_ptr<RunDirectoryLock> run_directory_lock;
 };
 
 // Trains a WS-diffusion prior with TrainStep (train_step.hpp) for train.steps steps or

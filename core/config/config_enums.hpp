@@ -55,6 +55,7 @@ enum class Boundary { kCircular, kZero };
 enum class MaskKind { kRandom, kBox };
 
 enum class EvalMethod { kWsPrior, kConventionalPrior, kGaussianPrior, kWiener, kTikhonov };
+enum class ImageSelection { kRange, kList, kRandom };
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 
@@ -269,6 +270,14 @@ struct EnumTraits<EvalMethod> {
        {EvalMethod::kGaussianPrior, "gaussian_prior"},
        {EvalMethod::kWiener, "wiener"},
        {EvalMethod::kTikhonov, "tikhonov"}}};
+};
+
+template <>
+struct EnumTraits<ImageSelection> {
+  static constexpr std::array<EnumEntry<ImageSelection>, 3> kValues{
+      {{ImageSelection::kRange, "range"},
+       {ImageSelection::kList, "list"},
+       {ImageSelection::kRandom, "random"}}};
 };
 
 template <>

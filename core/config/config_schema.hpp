@@ -251,7 +251,9 @@ struct Schema<SamplerConfig> {
     v.field("method", &T::method,
             "reverse-time integrator: euler (the paper's), heun, exponential (DDIM-like), "
             "dpm_solver_2m (second-order multistep), sde (stochastic)");
-    v.field("steps", &T::steps, "integration steps", above(0));
+    // The same cap as `sample --steps`: a time grid of a billion steps is a typo, not a run.
+    v.field("steps", &T::steps, "integration steps (1 to 100000)",
+            between(inclusive(1), inclusive(100000)));
     v.field("time_grid", &T::time_grid,
             "spacing of the steps: uniform in t, log_snr (uniform in log(alpha/sigma)) or edm "
             "(rho-spacing of sigma/alpha, dense at low noise)");
@@ -334,12 +336,20 @@ struct Schema<EvalConfig> {
     using namespace rules;
     v.field("methods", &T::methods, "reconstruction methods to compare",
             non_empty_list(Any{}, /*unique=*/true));
-    v.field("n_images", &T::n_images, "test images per method", above(0));
+    v.field("n_images", &T::n_images, "test images per method (images range or random)", above(0));
+    v.field("images", &T::images,
+            "which test images: range (n_images from first_image), list (image_list), random "
+            "(n_images drawn with image_seed)");
+    v.field("first_image", &T::first_image, "images range: the first test image", at_least(0));
+    v.field("image_list", &T::image_list, "images list: test image indices");
+    v.field("image_seed", &T::image_seed, "images random: the seed of the draw");
     v.field("checkpoint", &T::checkpoint, "WS-prior checkpoint (method ws_prior)");
     v.field("conventional_checkpoint", &T::conventional_checkpoint,
             "checkpoint of the conventional (white-noise) prior (method conventional_prior)");
     v.field("statistics_images", &T::statistics_images,
-            "training images for the Gaussian prior's mean and power spectrum", above(0));
+            "training images for the Gaussian prior's mean and power spectrum (a variance needs "
+            "at least 2)",
+            at_least(2));
     v.field("save_png", &T::save_png, "write reconstructions as PNG");
     v.field("lambda_grid", &T::lambda_grid,
             "data weights a prior method chooses from on validation measurements of the training "
@@ -348,6 +358,15 @@ struct Schema<EvalConfig> {
             "training-split images that choose lambda from lambda_grid", above(0));
   }
   static void check(const T& c, const rules::CrossCheck& out) {
+    if (c.images == ImageSelection::kList && c.image_list.empty()) {
+      out.fail({"images", "image_list"},
+               "images list needs test image indices in " + out.key("image_list"));
+    }
+    for (const auto index : c.image_list) {
+      if (index < 0) {
+        out.fail({"image_list"}, "holds " + std::to_string(index) + "; indices start at 0");
+      }
+    }
     for (const double lambda : c.lambda_grid) {
       if (!(lambda > 0.0) || !std::isfinite(lambda)) {
         out.fail({"lambda_grid"}, "holds " + format_value(lambda) +

@@ -177,6 +177,13 @@ struct EvalConfig {
   std::vector<EvalMethod> methods = {EvalMethod::kWsPrior, EvalMethod::kGaussianPrior,
                                      EvalMethod::kWiener};
   int n_images = 8;
+  // Which test images are measured: `range`, n_images from first_image on; `list`, the test
+  // images of image_list (their count, not n_images); `random`, n_images distinct test images
+  // drawn with image_seed. Results record which images they are.
+  ImageSelection images = ImageSelection::kRange;
+  std::int64_t first_image = 0;
+  std::vector<std::int64_t> image_list;
+  std::uint64_t image_seed = 0;
   std::string checkpoint;
   std::string conventional_checkpoint;
   // Training images the Gaussian prior's mean and power spectrum are estimated from (the

@@ -1,7 +1,7 @@
 #pragma once
 
 // A 5x7 pixel font for labels on figures (method names, numbers): lowercase letters (upper case
-// is drawn as lower case), digits and "_-.()". Other characters are drawn blank.
+// is drawn as lower case), digits and "_-.():,[]+/=". Other characters (space) are drawn blank.
 
 #include <torch/types.h>
 

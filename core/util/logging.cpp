@@ -1,5 +1,11 @@
 #include "core/util/logging.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -39,6 +45,15 @@ void init_logging(const LogSetup& setup) {
 }
 
 void add_log_file(const std::string& path) {
+  // The file is created (or found) without following a symbolic link, so that a link planted
+  // under the log's name cannot make the run append to a file elsewhere.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw InputError(
+        "cannot open the log file '" + path +
+        "': " + (errno == ELOOP ? std::string("it is a symbolic link") : std::strerror(errno)));
+  }
+  ::close(fd);
   auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
   sink->set_pattern(pattern_for(current_setup()));
   // Without colour codes the file stays greppable.

@@ -1,6 +1,7 @@
 #include "infer/eval/evaluation.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -17,6 +18,7 @@
 #include "core/util/errors.hpp"
 #include "infer/eval/measurement_set.hpp"
 #include "infer/eval/reconstruction.hpp"
+#include "infer/eval/weight_search.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
 #include "infer/metrics/psnr.hpp"
 #include "infer/metrics/ssim.hpp"
@@ -80,40 +82,49 @@ bool is_sampled(EvalMethod method) {
          method == EvalMethod::kGaussianPrior;
 }
 
-// The weight of eval.lambda_grid with the best mean PSNR on the validation measurements: chosen
-// per method without looking at the test images.
+// The data weight with the best mean PSNR on the validation measurements, from eval.lambda_grid
+// widened until the best is interior (weight_search.hpp): chosen per method without looking at
+// the test images.
 json choose_lambda(Reconstructor& reconstructor, EvalMethod method,
                    const MeasurementSet& validation, SamplerConfig sampler) {
-  json trials = json::array();
-  double best = -std::numeric_limits<double>::infinity(), chosen = 0.0;
-  for (const double lambda : validation.config.eval.lambda_grid) {
+  const std::string name(enum_name(method));
+  WeightSearch search;
+  search.grid = validation.config.eval.lambda_grid;
+  search.evaluate = [&](double lambda) {
     sampler.lambda = lambda;
-    Reconstruction r;
     try {
-      r = reconstructor.run(method, validation, sampler);
-    } catch (const UnstableSettingError& e) {
-      spdlog::warn("{}: lambda {:.3g} skipped: {}", enum_name(method), lambda, e.what());
-      trials.push_back({{"lambda", lambda}, {"unstable", true}});
-      continue;
-    } catch (const DivergenceError& e) {
-      spdlog::warn("{}: lambda {:.3g} skipped: {}", enum_name(method), lambda, e.what());
-      trials.push_back({{"lambda", lambda}, {"diverged", true}});
-      continue;
+      const auto r = reconstructor.run(method, validation, sampler);
+      const auto values = psnr(r.x_hat, validation.x_true).to(torch::kFloat64).contiguous();
+      const std::vector<double> out(values.data_ptr<double>(),
+                                    values.data_ptr<double>() + values.numel());
+      spdlog::info("{}: lambda {:.3g} on {} validation images: PSNR {:.2f} dB", name, lambda,
+                   validation.size(), values.mean().item<double>());
+      return out;
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: lambda {:.3g} skipped: {}", name, lambda, e.what());
+      throw;
     }
-    const double value = psnr(r.x_hat, validation.x_true).mean().item<double>();
-    spdlog::info("{}: lambda {:.3g} on {} validation images: PSNR {:.2f} dB", enum_name(method),
-                 lambda, validation.size(), value);
-    trials.push_back({{"lambda", lambda}, {"psnr", value}});
-    if (value > best) best = value, chosen = lambda;
+  };
+  const WeightChoice choice = search_weight(search, name);
+  json trials = json::array();
+  for (const auto& t : choice.trials) {
+    json trial = {{"lambda", t.lambda}};
+    if (t.psnr) trial["psnr"] = *t.psnr, trial["psnr_se"] = *t.psnr_se;
+    if (t.unstable) trial["unstable"] = true;
+    if (t.diverged) trial["diverged"] = true;
+    trials.push_back(trial);
   }
-  if (!std::isfinite(best)) {
-    throw InputError(std::string(enum_name(method)) +
-                     ": no weight of eval.lambda_grid is stable (see the warnings above)");
+  json out = {{"chosen", choice.lambda},
+              {"images", validation.size()},
+              {"split", "train (last images)"},
+              {"interior", choice.interior},
+              {"trials", trials}};
+  if (!choice.interior) {
+    out["stopped_by"] = choice.stopped_by;
+    spdlog::warn("{}: the best weight {:.3g} is at the edge of those tried, stopped by {}", name,
+                 choice.lambda, choice.stopped_by);
   }
-  return {{"chosen", chosen},
-          {"images", validation.size()},
-          {"split", "train (last images)"},
-          {"trials", trials}};
+  return out;
 }
 
 const json* find_method(const json& task, const std::string& name) {
@@ -128,7 +139,7 @@ json scores(const torch::Tensor& x_hat, const torch::Tensor& truth) {
 }
 
 // A measurement as a picture beside the images: same channels and size; operators whose output
-// is not an image in [-1, 1] (LinearOperatorImpl::output_is_image) are rescaled per image to
+// is not an image in [-1, 1] (MeasurementTraits::is_image) are rescaled per image to
 // [-1, 1].
 torch::Tensor displayable(const torch::Tensor& y, const std::vector<int64_t>& shape,
                           bool output_is_image) {
@@ -146,6 +157,21 @@ torch::Tensor displayable(const torch::Tensor& y, const std::vector<int64_t>& sh
     d = (d - lo) / (hi - lo).clamp_min(1e-12) * 2 - 1;
   }
   return d;
+}
+
+// How to read a task's figure: the intensity scale, the PSNR on the tiles, and what of a
+// measurement or unknown that is not one image the figure shows.
+std::string figure_caption(const MeasurementSet& set, bool output_is_image) {
+  std::string caption = "[-1, +1] = black to white, tiles: psnr db";
+  const int64_t measured = set.y.size(1), unknown = set.x_true.size(1);
+  if (measured != unknown) {
+    caption += fmt::format(", measurement: image 1 of {}", measured);
+  }
+  if (!output_is_image) caption += ", measurement rescaled per image";
+  if (picture_channels(set.x_true.slice(0, 0, 1)).size(1) != unknown) {
+    caption += fmt::format(", unknown: channel 1 of {}", unknown);
+  }
+  return caption;
 }
 
 json lambda_json(const Reconstruction& r) {
@@ -182,23 +208,33 @@ json run_evaluation(const EvalRequest& request) {
     const Config& config = task.config;
     const fs::path dir = fs::path(request.out_dir) / task.name;
     fs::create_directories(dir);
-    spdlog::info("task {}: simulating {} measurements ({})", task.name, config.eval.n_images,
-                 enum_name(config.task.operator_name));
-    const MeasurementSet set = simulate_measurements(config, config.eval.n_images, request.device);
+    const auto images = selected_test_images(config);
+    spdlog::info("task {}: simulating {} measurements ({}, test images: {})", task.name,
+                 images.size(), enum_name(config.task.operator_name),
+                 enum_name(config.eval.images));
+    const MeasurementSet set = simulate_measurements(config, images, request.device);
     write_measurements(set, (dir / "measurements.h5").string());
     const auto shape = set.image_shape();
-    const bool op_output_is_image = make_operator(config.task, shape)->output_is_image();
+    const bool op_output_is_image =
+        make_operator(config.task, shape)->measurement_traits().is_image;
 
     json task_json = {{"name", task.name},
                       {"operator", std::string(enum_name(config.task.operator_name))},
                       {"noise_family", std::string(enum_name(config.task.noise.family))},
                       {"noise_level", config.task.noise_level},
                       {"n_images", set.size()},
+                      {"images",
+                       {{"selection", std::string(enum_name(config.eval.images))},
+                        {"indices", set.image_indices}}},
                       {"methods", json::array()}};
     std::vector<torch::Tensor> columns = {set.x_true,
                                           displayable(set.y, shape, op_output_is_image)};
     std::vector<std::string> names = {"truth", "measurement"};
+    // Per-image PSNR of each column, drawn on its tiles (none for the truth, nor for a
+    // measurement that is not an image of the unknown).
+    std::vector<torch::Tensor> column_psnr = {torch::Tensor(), torch::Tensor()};
     if (set.y.sizes() == set.x_true.sizes()) {
+      column_psnr[1] = psnr(set.y, set.x_true);
       json m = scores(set.y, set.x_true);
       m["method"] = "measurement";
       task_json["methods"].push_back(m);
@@ -225,6 +261,7 @@ json run_evaluation(const EvalRequest& request) {
       });
       columns.push_back(r.x_hat);
       names.push_back(name);
+      column_psnr.push_back(psnr(r.x_hat, set.x_true));
     };
     for (const EvalMethod method : config.eval.methods) {
       const std::string name(enum_name(method));
@@ -248,15 +285,19 @@ json run_evaluation(const EvalRequest& request) {
     if (config.eval.save_png) {
       const int64_t rows = std::min<int64_t>(kFigureRows, set.size());
       std::vector<torch::Tensor> cells;
+      ImageGridOptions grid;
       for (int64_t i = 0; i < rows; ++i) {
-        for (const auto& column : columns) {
-          cells.push_back(picture_channels(column.slice(0, i, i + 1))[0]);
+        for (size_t c = 0; c < columns.size(); ++c) {
+          cells.push_back(picture_channels(columns[c].slice(0, i, i + 1))[0]);
+          grid.tile_labels.push_back(column_psnr[c].defined()
+                                         ? fmt::format("{:.1f}", column_psnr[c][i].item<double>())
+                                         : std::string());
         }
       }
       const auto figure = (dir / "figure.png").string();
-      ImageGridOptions grid;
       grid.columns = static_cast<int64_t>(columns.size());
       grid.column_labels = names;
+      grid.caption = figure_caption(set, op_output_is_image);
       write_image_grid(torch::stack(cells), figure, grid);
       task_json["figure"] = figure;
       task_json["figure_columns"] = names;
@@ -276,6 +317,23 @@ std::string interval(const json& summary, const char* format) {
          fmt::format(fmt::runtime(format), summary["ci95"][1].get<double>()) + "]";
 }
 
+// Which test images a task measured, for its heading: " 0-99" for a range, " list (5, 3)" or
+// " random (17, 4, ...)" otherwise.
+std::string image_selection_text(const json& task) {
+  if (!task.contains("images")) return "";
+  const auto indices = task["images"]["indices"].get<std::vector<int64_t>>();
+  if (indices.empty()) return "";
+  bool consecutive = true;
+  for (size_t i = 1; i < indices.size(); ++i) consecutive &= indices[i] == indices[i - 1] + 1;
+  if (consecutive) {
+    return fmt::format(" {}-{}", indices.front(), indices.back());
+  }
+  const size_t shown = std::min<size_t>(indices.size(), 8);
+  std::vector<int64_t> head(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(shown));
+  return fmt::format(" {} ({}{})", task["images"]["selection"].get<std::string>(),
+                     fmt::join(head, ", "), shown < indices.size() ? ", ..." : "");
+}
+
 }  // namespace
 
 std::string results_markdown(const json& results) {
@@ -284,7 +342,8 @@ std::string results_markdown(const json& results) {
     out += "## " + task["name"].get<std::string>() + " (" + task["operator"].get<std::string>() +
            ", " + task["noise_family"].get<std::string>() + " noise, level " +
            fmt::format("{:g}", task["noise_level"].get<double>()) + ", " +
-           std::to_string(task["n_images"].get<int64_t>()) + " images)\n\n";
+           std::to_string(task["n_images"].get<int64_t>()) + " test images" +
+           image_selection_text(task) + ")\n\n";
     out += "| method | PSNR (dB) | 95% CI | SSIM | 95% CI | lambda | steps | s / image |\n";
     out += "|---|---|---|---|---|---|---|---|\n";
     for (const auto& m : task["methods"]) {
@@ -293,7 +352,10 @@ std::string results_markdown(const json& results) {
       };
       std::string lambda = value("lambda", "{:.3g}");
       if (m.contains("lambda_auto")) lambda += " (auto)";
-      if (m.contains("lambda_validation")) lambda += " (validation)";
+      if (m.contains("lambda_validation")) {
+        lambda += m["lambda_validation"].value("interior", true) ? " (validation)"
+                                                                 : " (validation, at a bound)";
+      }
       out += fmt::format("| {} | {:.2f} +- {:.2f} | {} | {:.4f} +- {:.4f} | {} | {} | {} | {} |\n",
                          m["method"].get<std::string>(), m["psnr"]["mean"].get<double>(),
                          m["psnr"]["std"].get<double>(), interval(m["psnr"], "{:.2f}"),

@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/util/errors.hpp"
+#include "core/util/seeds.hpp"
 #include "core/util/shape_text.hpp"
 #include "data/dataset_factory.hpp"
 #include "operators/measurement_noise.hpp"
@@ -41,33 +43,40 @@ namespace {
 // Measurement seeds of validation sets start here, far from any test set's.
 constexpr int64_t kValidationSeedOffset = 1'000'000'000;
 
-MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device device, DataSplit split,
-                             bool from_end, int64_t seed_offset) {
+// Images `indices` of `split`, measured with the seeds measurement_seed(task.seed, seed_keys[i]).
+MeasurementSet simulate_from(const Config& config, const std::vector<int64_t>& indices,
+                             const std::vector<int64_t>& seed_keys, torch::Device device,
+                             DataSplit split) {
   const auto shape = task_image_shape(config);
+  const int64_t n = static_cast<int64_t>(indices.size());
   // An unknown made of single-channel images (unknown_channel_scales) takes one image per
-  // channel: channel c of image i is image i + (last - c) n, so the last channel is image i.
+  // channel: channel c of image i is image indices[i] + (last - c) n, so the last channel is
+  // image indices[i] itself and the others are images no other row uses.
   const auto scales = unknown_channel_scales(config.task);
   DataConfig data = config.data;
   if (!scales.empty()) data.channels = 1;
   const auto dataset = open_dataset(data, split);
   const int64_t per_image = std::max<int64_t>(1, static_cast<int64_t>(scales.size()));
-  const int64_t needed = per_image * n;
-  if (dataset->size() < needed) {
-    throw InputError(std::string("data: the ") + (split == DataSplit::kTest ? "test" : "training") +
-                     " split has " + std::to_string(dataset->size()) + " images, the task needs " +
-                     std::to_string(needed));
+  const std::string split_name = split == DataSplit::kTest ? "test" : "training";
+  if (dataset->size() < per_image * n) {
+    throw InputError("data: the " + split_name + " split has " + std::to_string(dataset->size()) +
+                     " images, the task needs " + std::to_string(per_image * n));
   }
-  const int64_t first = from_end ? dataset->size() - needed : 0;
   std::vector<torch::Tensor> images;
   for (int64_t i = 0; i < n; ++i) {
+    const int64_t index = indices[static_cast<size_t>(i)];
+    if (index < 0 || index >= dataset->size()) {
+      throw InputError("eval: image " + std::to_string(index) + " is not in the " + split_name +
+                       " split (" + std::to_string(dataset->size()) + " images)");
+    }
     if (scales.empty()) {
-      images.push_back(evaluation_image(*dataset, data, first + i));
+      images.push_back(evaluation_image(*dataset, data, index));
       continue;
     }
     std::vector<torch::Tensor> channels;
     for (int64_t c = 0; c < per_image; ++c) {
       const int64_t block = per_image - 1 - c;
-      const auto image = evaluation_image(*dataset, data, first + block * n + i);
+      const auto image = evaluation_image(*dataset, data, (index + block * n) % dataset->size());
       const double scale = scales[static_cast<size_t>(c)];
       channels.push_back(scale == 1.0 ? image : scale * image);
     }
@@ -77,7 +86,8 @@ MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device devi
   set.config = config;
   set.x_true = torch::stack(images).to(torch::kFloat32);
   TORCH_CHECK(set.x_true.sizes().slice(1).vec() == shape, "unexpected image shape");
-  set.seeds = measurement_seeds(config.task.seed, seed_offset, n);
+  for (const int64_t key : seed_keys) set.seeds.push_back(measurement_seed(config.task.seed, key));
+  if (split == DataSplit::kTest) set.image_indices = indices;
   auto op = make_operator(config.task, shape);
   op->to(device);
   const auto noise = MeasurementNoise::from_config(config.task);
@@ -86,16 +96,68 @@ MeasurementSet simulate_from(const Config& config, int64_t n, torch::Device devi
   return set;
 }
 
+std::vector<int64_t> iota(int64_t first, int64_t n) {
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < n; ++i) out.push_back(first + i);
+  return out;
+}
+
+int64_t test_split_size(const Config& config) {
+  DataConfig data = config.data;
+  if (!unknown_channel_scales(config.task).empty()) data.channels = 1;
+  return open_dataset(data, DataSplit::kTest)->size();
+}
+
 }  // namespace
 
+std::vector<int64_t> selected_test_images(const Config& config) {
+  const EvalConfig& eval = config.eval;
+  switch (eval.images) {
+    case ImageSelection::kRange:
+      return iota(eval.first_image, eval.n_images);
+    case ImageSelection::kList:
+      return eval.image_list;
+    case ImageSelection::kRandom: {
+      // A seeded partial Fisher-Yates shuffle of the test indices: n distinct images.
+      const int64_t size = test_split_size(config);
+      if (eval.n_images > size) {
+        throw InputError("eval.n_images " + std::to_string(eval.n_images) +
+                         ": the test split has only " + std::to_string(size) + " images");
+      }
+      std::vector<int64_t> all = iota(0, size);
+      uint64_t state = eval.image_seed;
+      for (int64_t i = 0; i < eval.n_images; ++i) {
+        state = mix64(state + static_cast<uint64_t>(i));
+        const int64_t j = i + pick(state, size - i);
+        std::swap(all[static_cast<size_t>(i)], all[static_cast<size_t>(j)]);
+      }
+      all.resize(static_cast<size_t>(eval.n_images));
+      return all;
+    }
+  }
+  throw InputError("unknown eval.images");
+}
+
+MeasurementSet simulate_measurements(const Config& config, const std::vector<int64_t>& images,
+                                     torch::Device device) {
+  // A test image's noise depends on its index alone, whichever selection it is measured in.
+  return simulate_from(config, images, images, device, DataSplit::kTest);
+}
+
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device) {
-  return simulate_from(config, n, device, DataSplit::kTest, /*from_end=*/false, 0);
+  return simulate_measurements(config, iota(0, n), device);
 }
 
 MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
                                                 torch::Device device) {
-  return simulate_from(config, n, device, DataSplit::kTrain, /*from_end=*/true,
-                       kValidationSeedOffset);
+  DataConfig data = config.data;
+  const int64_t per_image =
+      std::max<int64_t>(1, static_cast<int64_t>(unknown_channel_scales(config.task).size()));
+  if (per_image > 1) data.channels = 1;
+  const int64_t size = open_dataset(data, DataSplit::kTrain)->size();
+  // The last images of the training split; their seeds lie far from any test set's.
+  return simulate_from(config, iota(size - per_image * n, n), iota(kValidationSeedOffset, n),
+                       device, DataSplit::kTrain);
 }
 
 void write_measurements(const MeasurementSet& set, const std::string& path) {
@@ -105,6 +167,9 @@ void write_measurements(const MeasurementSet& set, const std::string& path) {
       file.write_tensor("/x_true", set.x_true.to(torch::kFloat32).contiguous());
     std::vector<int64_t> seeds(set.seeds.begin(), set.seeds.end());
     file.write_tensor("/seeds", torch::tensor(seeds, torch::kInt64));
+    if (!set.image_indices.empty()) {
+      file.write_tensor("/image_indices", torch::tensor(set.image_indices, torch::kInt64));
+    }
     file.set_attr("/", "format", std::string(kFormat));
     file.set_attr("/", "format_version", kFormatVersion);
     file.set_attr("/", "config", to_yaml(set.config));
@@ -114,11 +179,44 @@ void write_measurements(const MeasurementSet& set, const std::string& path) {
   });
 }
 
-MeasurementSet read_measurements(const std::string& path) {
-  const h5::File file = h5::File::open_read(path);
+namespace {
+
+// The file itself, or InputError naming it: every way a path can fail to be a readable HDF5
+// file is a bad input, not a failure of the run.
+h5::File open_measurement_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) throw InputError(path + ": no such measurement file");
+  if (fs::is_directory(status)) {
+    throw InputError(path + ": is a folder; a measurement file from `wsdiff simulate` is needed");
+  }
+  if (fs::is_regular_file(status) && fs::file_size(path, ec) == 0 && !ec) {
+    throw InputError(path + ": the measurement file is empty (0 bytes)");
+  }
+  try {
+    return h5::File::open_read(path);
+  } catch (const h5::H5Error&) {
+    throw InputError(path + ": not a readable measurement file (not HDF5, truncated or corrupt)");
+  }
+}
+
+MeasurementSet read_measurement_file(const std::string& path) {
+  const h5::File file = open_measurement_file(path);
   if (!file.has_attr("/", "format") || file.attr_string("/", "format") != kFormat) {
     throw InputError(path + ": not a wsdiff measurement file (no format \"" + kFormat +
                      "\" attribute; write one with `wsdiff simulate`)");
+  }
+  const int64_t version =
+      file.has_attr("/", "format_version") ? file.attr_int("/", "format_version") : 1;
+  if (version != kFormatVersion) {
+    throw InputError(path + ": measurement format_version " + std::to_string(version) +
+                     "; this wsdiff reads version " + std::to_string(kFormatVersion));
+  }
+  if (!file.has_attr("/", "config")) {
+    throw InputError(path +
+                     ": no config attribute (the task that made the measurements); write the "
+                     "file with `wsdiff simulate`");
   }
   if (!file.exists("/y")) throw InputError(path + ": missing dataset /y");
   MeasurementSet set;
@@ -145,8 +243,19 @@ MeasurementSet read_measurements(const std::string& path) {
       throw InputError(path + ": dataset " + name + " holds NaN or Inf values");
     }
   };
+  if (file.has_attr("/", "operator")) {
+    const std::string stored = file.attr_string("/", "operator");
+    const std::string configured(enum_name(set.config.task.operator_name));
+    if (stored != configured) {
+      throw InputError(path + ": its operator attribute '" + stored +
+                       "' contradicts its embedded config's task.operator '" + configured + "'");
+    }
+  }
   const auto image_shape = task_image_shape(set.config);
   set.y = read("/y");
+  if (set.y.dim() >= 1 && set.y.size(0) == 0) {
+    throw InputError(path + ": holds 0 measurements (/y has no images)");
+  }
   check(set.y, "/y", make_operator(set.config.task, image_shape)->output_shape());
   if (file.exists("/x_true")) {
     set.x_true = read("/x_true");
@@ -161,11 +270,28 @@ MeasurementSet read_measurements(const std::string& path) {
   }
   if (static_cast<int64_t>(set.seeds.size()) != n)
     set.seeds = measurement_seeds(set.config.task.seed, 0, n);
+  if (file.exists("/image_indices")) {
+    const auto indices = file.read_tensor("/image_indices").to(torch::kInt64).contiguous();
+    if (indices.numel() == n) {
+      set.image_indices.assign(indices.data_ptr<int64_t>(), indices.data_ptr<int64_t>() + n);
+    }
+  }
   if (set.x_true.defined() && set.x_true.size(0) != n) {
     throw InputError(path + ": /x_true has " + std::to_string(set.x_true.size(0)) +
                      " images but /y has " + std::to_string(n));
   }
   return set;
+}
+
+}  // namespace
+
+MeasurementSet read_measurements(const std::string& path) {
+  try {
+    return read_measurement_file(path);
+  } catch (const h5::H5Error& e) {
+    // A damaged file that opened: whatever part of it cannot be read, the file is the cause.
+    throw InputError(path + ": damaged measurement file (" + e.what() + ")");
+  }
 }
 
 }  // namespace wsd

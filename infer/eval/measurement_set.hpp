@@ -5,6 +5,7 @@
 //   /y        float32 [N, C', H', W']  measurements
 //   /x_true   float32 [N, C, H, W]     ground truth in [-1, 1] (absent for real data)
 //   /seeds    int64 [N]                per-image measurement-noise seeds
+//   /image_indices int64 [N]           the test-split index of each image (simulated sets only)
 //   attributes on /: format "wsdiff-measurements", format_version 1, config (the resolved
 //   YAML config: its task section rebuilds the operator), seed (task.seed), operator, created.
 
@@ -19,10 +20,11 @@
 namespace wsd {
 
 struct MeasurementSet {
-  Config config;                // task (operator + noise), data the truth came from
-  torch::Tensor y;              // float32 [N, C', H', W'] on the CPU
-  torch::Tensor x_true;         // float32 [N, C, H, W] or undefined
-  std::vector<uint64_t> seeds;  // measurement-noise seed of each image
+  Config config;                       // task (operator + noise), data the truth came from
+  torch::Tensor y;                     // float32 [N, C', H', W'] on the CPU
+  torch::Tensor x_true;                // float32 [N, C, H, W] or undefined
+  std::vector<uint64_t> seeds;         // measurement-noise seed of each image
+  std::vector<int64_t> image_indices;  // test-split index of each image; empty when unknown
 
   int64_t size() const { return y.size(0); }
   // [C, H, W] of the unknown the task's operator expects.
@@ -34,11 +36,19 @@ struct MeasurementSet {
 // unknown_channel_scales; IDT with absorption: [absorption, phase]).
 std::vector<int64_t> task_image_shape(const Config& config);
 
-// The first `n` test-split images of config.data (fitted to data.image_size and data.channels)
-// as ground truth, measured through the task's operator and noise. An operator whose unknown is
+// The test-split indices config.eval selects (eval.images: range, list or a seeded random
+// subset).
+std::vector<int64_t> selected_test_images(const Config& config);
+
+// Test-split images `images` of config.data (fitted to data.image_size and data.channels) as
+// ground truth, measured through the task's operator and noise; image i's noise seed depends
+// on task.seed and its index alone. An operator whose unknown is
 // made of single-channel images takes an image per channel (IDT with absorption: the absorption
 // is test image i + n scaled by 0.5, so the two unknowns are independent). Runs on `device`,
 // returns CPU tensors.
+MeasurementSet simulate_measurements(const Config& config, const std::vector<int64_t>& images,
+                                     torch::Device device);
+// The first n test images.
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device);
 
 // Validation measurements for choosing sampler settings: the last n (times the images per

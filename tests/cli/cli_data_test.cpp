@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/synthetic_idx.hpp"
 
@@ -17,12 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh(const std::string& name) { return test::fresh_dir(name); }
 
 // `wsdiff train` of a one-level network on the given data; only errors are logged.
 test::ProcessResult train(const fs::path& run, std::vector<std::string> sets) {

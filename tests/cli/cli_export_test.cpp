@@ -90,7 +90,7 @@ TEST(CliExport, RefusesToOverwriteItsInputAndNamesBadMetrics) {
   const auto source = (run / "checkpoints" / "last.h5").string();
   auto r = test::run_wsdiff({"export", "--checkpoint", source, "--out", source});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("is the input checkpoint"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is the --checkpoint file"), std::string::npos) << r.err;
   EXPECT_TRUE(fs::exists(source));
 
   const auto bad = temp("bad_metrics.jsonl");

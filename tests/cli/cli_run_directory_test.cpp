@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_data.hpp"  // WSD_SOURCE_DIR
 #include "tests/support/tiny_run.hpp"
@@ -30,12 +31,7 @@ std::vector<std::string> train_args(const fs::path& run, int steps) {
   return args;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_text;
 
 TEST(CliRunDirectory, ASecondRunIntoTheSameDirectoryFailsAtOnce) {
   const fs::path run = temp("locked_run");
@@ -83,7 +79,7 @@ TEST(CliRunDirectory, ResumeAutoNeverStartsOverAnUnreadableLastH5) {
   const auto r = test::run_wsdiff(train_args(run, 4));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("refusing to start over it"), std::string::npos) << r.err;
-  EXPECT_EQ(read_file(last), "not an HDF5 file");
+  EXPECT_EQ(read_text(last), "not an HDF5 file");
 }
 
 // A full disk while a checkpoint is written (here a file-size limit, which fails write() the
@@ -96,7 +92,7 @@ TEST(CliRunDirectory, AFullDiskKeepsThePreviousCheckpointAndLeavesNoTemporary) {
   auto r = test::run_wsdiff(train_args(run, 2));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const fs::path last = run / "checkpoints" / "last.h5";
-  const std::string before = read_file(last);
+  const std::string before = read_text(last);
   test::ProcessSpec spec;
   spec.argv = {"prlimit", "--fsize=" + std::to_string(before.size() / 2), "--",
                test::wsdiff_binary()};
@@ -107,7 +103,7 @@ TEST(CliRunDirectory, AFullDiskKeepsThePreviousCheckpointAndLeavesNoTemporary) {
       << r.err;
   EXPECT_NE(r.err.find("File too large (the previous file there is intact)"), std::string::npos)
       << r.err;
-  EXPECT_EQ(read_file(last), before);
+  EXPECT_EQ(read_text(last), before);
   for (const auto& entry : fs::directory_iterator(run / "checkpoints")) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
   }
@@ -119,6 +115,100 @@ TEST(CliRunDirectory, AFullDiskKeepsThePreviousCheckpointAndLeavesNoTemporary) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_NE(r.err.find("a temporary left by a writer that was killed"), std::string::npos) << r.err;
+}
+
+// A fresh `train` into the --out of an earlier run would overwrite its checkpoints: refused,
+// naming both ways on, with the earlier run untouched. --overwrite starts over, without a trace
+// of the earlier run's metrics.
+TEST(CliRunDirectory, ASecondFreshRunIntoAFinishedRunIsRefusedUnlessOverwriteIsGiven) {
+  const fs::path run = temp("second_fresh_run");
+  fs::remove_all(run);
+  const auto fresh_args = [&](int steps) {
+    return test::tiny_train_args(run, tiny_data(), steps, {"train.log_every=1"});
+  };
+  auto r = test::run_wsdiff(fresh_args(3));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path last = run / "checkpoints" / "last.h5";
+  const std::string checkpoint = read_text(last);
+  const std::string metrics = read_text(run / "metrics.jsonl");
+  const std::string config = read_text(run / "config.yaml");
+
+  r = test::run_wsdiff(fresh_args(2));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("holds an earlier run"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--resume auto"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--overwrite"), std::string::npos) << r.err;
+  EXPECT_EQ(read_text(last), checkpoint);
+  EXPECT_EQ(read_text(run / "metrics.jsonl"), metrics);
+  EXPECT_EQ(read_text(run / "config.yaml"), config);
+
+  auto overwrite = fresh_args(2);
+  overwrite.push_back("--overwrite");
+  r = test::run_wsdiff(overwrite);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read_text(last), checkpoint);
+  // Two steps logged: the earlier run's three records are gone.
+  const std::string now = read_text(run / "metrics.jsonl");
+  EXPECT_EQ(std::count(now.begin(), now.end(), '\n'), 2) << now;
+
+  auto both = fresh_args(2);
+  both.insert(both.end(), {"--overwrite", "--resume", "auto"});
+  r = test::run_wsdiff(both);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+// A second run into a busy --out is refused before it writes anything: the live run's config
+// stays its own.
+TEST(CliRunDirectory, ABusyRunDirectoryIsRefusedBeforeAnythingIsWritten) {
+  const fs::path run = temp("busy_run");
+  fs::remove_all(run);
+  const std::string second_exit = (temp("busy_run_second_exit")).string();
+  fs::remove(second_exit);
+  std::string second;
+  for (const auto& a : test::tiny_train_args(run, tiny_data(), 100000, {"train.ema_decay=0.25"})) {
+    second += " '" + a + "'";
+  }
+  test::ProcessSpec spec;
+  spec.argv = {"/bin/bash", "-c",
+               "\"$@\" & pid=$!; for i in $(seq 1200); do "
+               "[ \"$(wc -l < '" +
+                   (run / "metrics.jsonl").string() +
+                   "' 2>/dev/null || echo 0)\" -ge 1 ] && break; sleep 0.1; done; "
+                   "'" +
+                   test::wsdiff_binary() + "'" + second + " --resume auto; echo $? > '" +
+                   second_exit + "'; kill -TERM $pid; wait $pid",
+               "first", test::wsdiff_binary()};
+  for (const auto& a : test::tiny_train_args(run, tiny_data(), 100000, {"train.log_every=1"})) {
+    spec.argv.push_back(a);
+  }
+  spec.timeout = std::chrono::seconds(240);
+  const auto r = test::run_process(spec);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_text(second_exit), "2\n") << r.err;
+  EXPECT_NE(r.err.find("is in use by another training run"), std::string::npos) << r.err;
+  const std::string config = read_text(run / "config.yaml");
+  EXPECT_NE(config.find("ema_decay"), std::string::npos) << config;
+  EXPECT_EQ(config.find("ema_decay: 0.25"), std::string::npos) << config;
+}
+
+// Links planted under the names a run writes would make it truncate or append to files
+// elsewhere: the run is refused, naming the link, and the link's target is untouched.
+TEST(CliRunDirectory, LinksPlantedInTheRunDirectoryAreRefusedAndTheirTargetsUntouched) {
+  for (const std::string name : {".lock", "wsdiff.log", "metrics.jsonl", "config.yaml"}) {
+    const fs::path run = temp("planted_" + name);
+    fs::remove_all(run);
+    fs::create_directories(run);
+    const fs::path victim = temp("planted_victim.txt");
+    std::ofstream(victim) << "precious";
+    fs::create_symlink(victim, run / name);
+    const auto r = test::run_wsdiff(train_args(run, 1));
+    EXPECT_EQ(r.exit_code, 2) << name << ": " << r.err;
+    EXPECT_NE(r.err.find("'" + name + "' is a symbolic link"), std::string::npos) << r.err;
+    EXPECT_EQ(read_text(victim), "precious") << name;
+    EXPECT_TRUE(fs::is_symlink(run / name)) << name;
+  }
 }
 
 // Two ranks of `wsdiff train` as torchrun starts them; rank 1 gets `rank1_sets` on top.
@@ -206,7 +296,8 @@ TEST(CliRunDirectory, AStopSignalDuringStartUpIsACleanStop) {
                  "\"$@\" & pid=$!; "
                  "while [ -e /proc/$pid ] && [ $(( 0x$(awk '/^SigCgt/ {print $2}' "
                  "/proc/$pid/status) & 0x4000 )) -eq 0 ]; do sleep 0.002; done; "
-                 "sleep " + delay + "; kill -TERM $pid; wait $pid",
+                 "sleep " +
+                     delay + "; kill -TERM $pid; wait $pid",
                  "signalled", test::wsdiff_binary()};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.timeout = std::chrono::seconds(120);

@@ -10,18 +10,14 @@
 #include <stdexcept>
 
 #include "core/io/h5_file.hpp"
+#include "tests/support/files.hpp"
 
 namespace wsd {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+using test::fresh_dir;
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> names;

@@ -677,7 +677,7 @@ TEST(ConfigLayering, OverridesEditTheStoredConfigAndAFileReplacesItsSampler) {
   EXPECT_EQ(layered.task.blur_sigma, 3.0);
 
   EXPECT_EQ(error_of([&] { layer_config(stored, "stored", "", {"sampler.steps=-3"}); }),
-            "--set sampler.steps=-3: sampler.steps: -3 is out of range (must be > 0)");
+            "--set sampler.steps=-3: sampler.steps: -3 is out of range [1, 100000]");
   stored.task.blur_sigma = -1.0;  // a bad stored value is reported against the stored config
   EXPECT_EQ(error_of([&] { layer_config(stored, "stored", "", {}); }),
             "stored: task.blur_sigma: -1 is out of range (must be > 0)");

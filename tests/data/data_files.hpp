@@ -11,16 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/files.hpp"
+
 namespace wsd::test {
 
 namespace fs = std::filesystem;
 
-inline fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 inline void write_file(const fs::path& path, const std::vector<uint8_t>& bytes) {
   std::ofstream(path, std::ios::binary)

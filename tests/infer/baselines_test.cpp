@@ -31,6 +31,31 @@ TEST(WienerFilter, IsTheExactPosteriorMeanOfAFourierDiagonalTask) {
             0.9 * (p.y - p.x_true).norm().item<double>());
 }
 
+// IDT's LED images are separate exposures: each draws noise of its own even under
+// task.noise.channel_mode gray, so the noise reaches the reconstruction. One field shared by all
+// LEDs would cancel exactly between the symmetric LED pairs of a phase object, and the
+// reconstruction would not depend on the noise seed at all.
+TEST(WienerFilter, IdtNoiseActsOnTheReconstructionUnderEverySeed) {
+  TaskConfig idt;
+  idt.operator_name = OperatorType::kIdt;
+  idt.led_grid = 3;
+  auto p = test::make_gaussian_problem(idt, 3, 16, 16, 0.05);
+  ASSERT_EQ(p.measurement_noise.config().channel_mode, ChannelMode::kGray);
+  const auto model = p.measurement_model();
+  const MeasurementNoise noise(p.measurement_noise.config(), p.level);
+  const auto clean = p.op->forward(p.x_true);
+  const auto b = p.y - clean;
+  // Every LED image has its own noise.
+  EXPECT_GT((b.select(1, 0) - b.select(1, 1)).abs().max().item<double>(), 1e-3);
+  const auto other = measure(*p.op, p.x_true, noise, measurement_seeds(99, 0, 3));
+  const auto w = wiener_filter(*p.op, p.y, model);
+  const auto w_other = wiener_filter(*p.op, other, model);
+  const auto w_clean = wiener_filter(*p.op, clean, model);
+  // The noise moves the estimate, and another seed moves it elsewhere.
+  EXPECT_GT(relative_error(w, w_clean), 1e-2);
+  EXPECT_GT(relative_error(w, w_other), 1e-2);
+}
+
 TEST(TikhonovCg, IsTheExactPosteriorMeanForOperatorsThatAreNotFourierDiagonal) {
   TaskConfig downsample;
   downsample.operator_name = OperatorType::kDownsample;

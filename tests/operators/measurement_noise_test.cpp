@@ -75,6 +75,32 @@ TEST(MeasurementNoise, ShapedLikeTheOperatorOutput) {
   EXPECT_GT(y.abs().max().item<double>(), 0.0);
 }
 
+// channel_mode gray shares one field between the colour channels of one exposure; separate
+// exposures (IDT's LED images) get a field each, with the same per-pixel variance.
+TEST(MeasurementNoise, SeparateExposuresGetFieldsOfTheirOwn) {
+  TaskConfig colour;  // white noise, channel_mode gray
+  colour.operator_name = OperatorType::kIdentity;
+  auto rgb = make_operator(colour, {3, 32, 32});
+  const auto b_rgb = measure(*rgb, torch::zeros({4, 3, 32, 32}, torch::kFloat64),
+                             MeasurementNoise::from_config(colour), measurement_seeds(0, 0, 4));
+  EXPECT_TRUE(torch::equal(b_rgb.select(1, 0), b_rgb.select(1, 2)));
+  TaskConfig idt = colour;
+  idt.operator_name = OperatorType::kIdt;
+  idt.led_grid = 3;
+  auto led = make_operator(idt, {1, 32, 32});
+  ASSERT_TRUE(led->measurement_traits().separate_exposures);
+  const auto b = measure(*led, torch::zeros({4, 1, 32, 32}, torch::kFloat64),
+                         MeasurementNoise::from_config(idt), measurement_seeds(0, 0, 4));
+  ASSERT_EQ(b.size(1), 9);
+  for (int64_t c = 1; c < 9; ++c) {
+    // Independent unit-variance fields: their difference has variance 2 s^2.
+    const double var = (b.select(1, c) - b.select(1, 0)).square().mean().item<double>();
+    EXPECT_NEAR(var, 2 * idt.noise_level * idt.noise_level,
+                0.2 * 2 * idt.noise_level * idt.noise_level)
+        << c;
+  }
+}
+
 TEST(MeasurementNoise, WhiteVarianceIsLevelSquared) {
   TaskConfig task;  // white, unit_variance
   task.noise_level = 0.05;
