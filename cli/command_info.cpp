@@ -9,6 +9,7 @@
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
+#include "core/model/prior_loader.hpp"
 #include "core/util/device.hpp"
 #include "core/util/version.hpp"
 
@@ -98,6 +99,14 @@ void print_provenance(const std::string& json) {
 
 void print_checkpoint_info(const std::string& path) {
   const CheckpointSummary s = inspect_checkpoint(path);
+  // What solve and sample verify before any work, verified here too: the network the embedded
+  // config describes takes every stored tensor (names and shapes) and every value is finite.
+  {
+    const Checkpoint checkpoint = load_checkpoint(path);
+    torch::NoGradGuard no_grad;
+    load_prior(checkpoint, path, /*use_ema=*/false, torch::kCPU);
+    if (s.has_ema) load_prior(checkpoint, path, /*use_ema=*/true, torch::kCPU);
+  }
   std::ostringstream dtypes;
   for (size_t i = 0; i < s.dtypes.size(); ++i) dtypes << (i ? ", " : "") << s.dtypes[i];
   std::cout << "checkpoint      " << path << "\n"
@@ -114,6 +123,7 @@ void print_checkpoint_info(const std::string& path) {
             << (s.checksums_verified ? "verified for every tensor"
                                      : "none (format v1; 'wsdiff upgrade' adds them)")
             << "\n"
+            << "  loads as prior  yes (names, shapes and finite values checked)\n"
             << "  step            " << s.state.step << " (epoch " << s.state.epoch << ", "
             << with_thousands(s.state.images_seen) << " images seen)\n";
   if (!s.config_yaml.empty()) print_config_summary(s.config_yaml);

@@ -131,6 +131,17 @@ Sample Hdf5Dataset::get(int64_t index) const {
     if (!torch::isfinite(raw).all().item<bool>()) {
       throw BadSampleError(sample_name(index) + " contains NaN or infinite values");
     }
+    // Float data in another range (e.g. [0, 255]) would train on images far outside [-1, 1]
+    // without a word; a little slack keeps rounding at the ends legal.
+    const bool unit = options_.float_range == FloatRange::kUnit;
+    const double lo = unit ? 0.0 : -1.0, slack = 1e-3;
+    const double min = raw.min().item<double>(), max = raw.max().item<double>();
+    if (min < lo - slack || max > 1.0 + slack) {
+      throw BadSampleError(sample_name(index) + " holds values from " + std::to_string(min) +
+                           " to " + std::to_string(max) + ", outside the [" + (unit ? "0" : "-1") +
+                           ", 1] of data.float_range " + (unit ? "unit" : "symmetric") +
+                           "; rescale the data or set " + "data.float_range");
+    }
     sample.image =
         options_.float_range == FloatRange::kUnit ? raw.mul(2.0).sub_(1.0) : raw.contiguous();
   } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/util/errors.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
@@ -67,6 +68,16 @@ WeightChoice search_weight(const WeightSearch& search, const std::string& method
     if (lower && upper && lower->psnr && upper->psnr) {
       out.interior = true;
       out.stopped_by.clear();
+      return out;
+    }
+    // On a plateau more weight changes nothing that the validation images can tell apart.
+    const WeightTrial* inner = upper == nullptr ? lower : upper;
+    if ((upper == nullptr || lower == nullptr) && inner != nullptr && inner->psnr &&
+        *best->psnr - *inner->psnr < search.plateau_db) {
+      char tolerance[32];
+      std::snprintf(tolerance, sizeof tolerance, "%g", search.plateau_db);
+      out.stopped_by =
+          "a plateau (less than " + std::string(tolerance) + " dB over the next weight)";
       return out;
     }
     // Widen at an open end; a neighbour that could not run, the range and the widening budget

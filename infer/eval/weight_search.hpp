@@ -4,7 +4,8 @@
 // weight of the grid is solved, then, while the best lies at an end of what was tried, one more
 // weight beyond that end (a step of the grid's own ratio there) until the best is interior. The
 // search stops at an end when a weight beyond it is unstable or diverges (the step's stability
-// bound) or when it leaves [min_lambda, max_lambda]; the choice then says which bound it hit.
+// bound), when it leaves [min_lambda, max_lambda], or on a plateau, where the edge weight gains
+// less than plateau_db over its inner neighbour; the choice then says which bound it hit.
 // A choice at the edge of a fixed grid says nothing about the optimum, only about the grid.
 
 #include <cstdint>
@@ -38,6 +39,7 @@ struct WeightSearch {
   double min_lambda = 1e-4;
   double max_lambda = 1e4;
   int max_widenings = 12;
+  double plateau_db = 0.01;
 };
 
 // InputError when no weight tried is stable.

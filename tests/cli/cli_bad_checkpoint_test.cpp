@@ -34,6 +34,20 @@ TEST(CliBadCheckpoint, NonFiniteWeightsAreAnInputErrorNamingTheTensor) {
   EXPECT_NE(r.err.find("weight '" + name + "'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("NaN or Inf"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out / "samples.h5"));
+  // info verifies what sample verifies: the same refusal, and a tensor of the wrong shape too.
+  r = test::run_wsdiff({"info", bad});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("weight '" + name + "'"), std::string::npos) << r.err;
+  Checkpoint reshaped = load_checkpoint(good);
+  reshaped.model[0].second = torch::zeros({3});
+  const auto wrong = (dir / "wrong_shape.h5").string();
+  save_checkpoint(reshaped, wrong);
+  r = test::run_wsdiff({"info", wrong});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find(reshaped.model[0].first), std::string::npos) << r.err;
+  r = test::run_wsdiff({"info", good});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("loads as prior  yes"), std::string::npos) << r.out;
   // The same file with finite weights samples.
   r = test::run_wsdiff({"sample", "--checkpoint", good, "--n", "1", "--steps", "2", "--raw-weights",
                         "--out", (dir / "finite_samples").string()});

@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "core/checkpoint/checkpoint.hpp"
+#include "core/config/config_loader.hpp"
+#include "core/config/config_writer.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_data.hpp"
 
@@ -100,18 +102,40 @@ TEST(Cli, BadOverrideIsAUsageError) {
 }
 
 TEST(Cli, InfoSummarisesACheckpoint) {
+  const std::string path = (fs::path(::testing::TempDir()) / "info.h5").string();
+  auto r = wsdiff({"import", "--from", test::reference_fixture(), "--out", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Checkpoint c = load_checkpoint(path);
+  Config config = parse_config(c.config_yaml, "imported");
+  config.train.batch_size = 24;
+  c.config_yaml = to_yaml(config);
+  c.state.step = 321;
+  int64_t parameters = 0;
+  for (const auto& [name, tensor] : c.model) parameters += tensor.numel();
+  save_checkpoint(c, path);
+  r = wsdiff({"info", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(" in " + std::to_string(c.model.size()) + " tensors, dtype Float"),
+            std::string::npos)
+      << r.out << parameters;
+  EXPECT_NE(r.out.find("loads as prior  yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("step            321"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("batch 24"), std::string::npos) << r.out;
+}
+
+// info verifies what solve and sample verify: weights that do not fit the network the embedded
+// config describes are exit 2 naming what is wrong, not a summary.
+TEST(Cli, InfoRefusesWeightsThatDoNotFitTheNetwork) {
   Checkpoint c;
   c.config_yaml = "train:\n  batch_size: 24\n";
   c.model_info = {ModelType::kDdpmUnet, ProcessType::kDiffusion, Parameterisation::kNoise, 1};
   c.model = {{"a.weight", torch::zeros({10, 3})}, {"a.bias", torch::zeros({10})}};
-  c.state.step = 321;
-  const std::string path = (fs::path(::testing::TempDir()) / "info.h5").string();
+  const std::string path = (fs::path(::testing::TempDir()) / "info_foreign.h5").string();
   save_checkpoint(c, path);
   const auto r = wsdiff({"info", path});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("parameters      40 in 2 tensors, dtype Float"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("step            321"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("batch 24"), std::string::npos) << r.out;
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("missing key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
 }
 
 TEST(Cli, InfoRejectsCorruptAndForeignFilesWithExitTwo) {

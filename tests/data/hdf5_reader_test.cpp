@@ -94,6 +94,34 @@ TEST(Hdf5Dataset, NanPixelsAreABadSampleNamingFileAndIndex) {
   }
 }
 
+// Float images in another range than data.float_range declares (e.g. [0, 255] where [0, 1] is
+// expected) are a bad sample naming the file, the values and the key, not silent training data.
+TEST(Hdf5Dataset, FloatsOutsideTheDeclaredRangeAreABadSample) {
+  const auto file = fresh_dir("h5_range") / "bytes_as_floats.h5";
+  std::vector<float> values(2 * 1 * 4 * 4, 128.0f);
+  values[3] = 255.0f;
+  values[16] = 1.0005f;  // rounding at the end of the range is legal
+  write_h5(file, "/images", H5T_NATIVE_FLOAT, {2, 1, 4, 4}, values.data());
+  const Hdf5Dataset unit(file.string(), {});
+  const std::string message = error_of<BadSampleError>([&] { unit.get(0); });
+  EXPECT_NE(message.find("'" + file.string() + "' /images[0] holds values from 128"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("outside the [0, 1] of data.float_range unit"), std::string::npos)
+      << message;
+  std::vector<float> symmetric_values(16, -0.5f);
+  symmetric_values[0] = 1.5f;
+  const auto beyond = file.parent_path() / "beyond_one.h5";
+  write_h5(beyond, "/images", H5T_NATIVE_FLOAT, {1, 1, 4, 4}, symmetric_values.data());
+  Hdf5Options o;
+  o.float_range = FloatRange::kSymmetric;
+  const Hdf5Dataset symmetric(beyond.string(), o);
+  EXPECT_NE(error_of<BadSampleError>([&] {
+              symmetric.get(0);
+            }).find("outside the [-1, 1] of data.float_range symmetric"),
+            std::string::npos);
+}
+
 TEST(Hdf5Dataset, UnsupportedFilesAndArraysAreNamed) {
   const auto dir = fresh_dir("h5_bad");
   const auto bytes = nchw_bytes(2, 2, 4, 4);

@@ -79,6 +79,21 @@ TEST(WeightSearch, AStabilityBoundStopsTheWideningAndIsReported) {
   EXPECT_NE(capped.stopped_by.find("largest"), std::string::npos) << capped.stopped_by;
 }
 
+// A PSNR that keeps creeping up by less than the plateau tolerance stops the widening there.
+TEST(WeightSearch, APlateauStopsTheWidening) {
+  WeightSearch search;
+  search.grid = {0.5, 1, 2};
+  search.evaluate = [](double l) {
+    return std::vector<double>{30.0 - 1.0 / l, 30.0 - 1.0 / l};  // gains 0.5, 0.25, 0.125, ...
+  };
+  const auto choice = search_weight(search, "ws_prior");
+  EXPECT_FALSE(choice.interior);
+  EXPECT_NE(choice.stopped_by.find("plateau"), std::string::npos) << choice.stopped_by;
+  // 64 still gains 1/64 dB over 32; 128 gains 1/128 < 0.01 dB over 64: the last weight tried.
+  EXPECT_EQ(choice.trials.back().lambda, 128.0);
+  EXPECT_EQ(choice.lambda, 128.0);
+}
+
 TEST(WeightSearch, NothingStableIsAnInputError) {
   WeightSearch search;
   search.grid = {1, 10};
