@@ -208,11 +208,9 @@ json run_evaluation(const EvalRequest& request) {
     const Config& config = task.config;
     const fs::path dir = fs::path(request.out_dir) / task.name;
     fs::create_directories(dir);
-    const auto images = selected_test_images(config);
-    spdlog::info("task {}: simulating {} measurements ({}, test images: {})", task.name,
-                 images.size(), enum_name(config.task.operator_name),
-                 enum_name(config.eval.images));
-    const MeasurementSet set = simulate_measurements(config, images, request.device);
+    spdlog::info("task {}: simulating measurements ({}, test images: {})", task.name,
+                 enum_name(config.task.operator_name), enum_name(config.eval.images));
+    const MeasurementSet set = simulate_measurements(config, request.device);
     write_measurements(set, (dir / "measurements.h5").string());
     const auto shape = set.image_shape();
     const bool op_output_is_image =

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
@@ -43,12 +44,18 @@ namespace {
 // Measurement seeds of validation sets start here, far from any test set's.
 constexpr int64_t kValidationSeedOffset = 1'000'000'000;
 
-// Images `indices` of `split`, measured with the seeds measurement_seed(task.seed, seed_keys[i]).
-MeasurementSet simulate_from(const Config& config, const std::vector<int64_t>& indices,
-                             const std::vector<int64_t>& seed_keys, torch::Device device,
+// Which images of a split to measure, and the keys of their noise seeds
+// (measurement_seed(task.seed, key)), given the split's size and the images per unknown.
+struct Selection {
+  std::vector<int64_t> indices;
+  std::vector<int64_t> seed_keys;
+};
+using Select = std::function<Selection(int64_t split_size, int64_t per_image)>;
+
+// The selected images of `split`, opened once, measured through the task.
+MeasurementSet simulate_from(const Config& config, const Select& select, torch::Device device,
                              DataSplit split) {
   const auto shape = task_image_shape(config);
-  const int64_t n = static_cast<int64_t>(indices.size());
   // An unknown made of single-channel images (unknown_channel_scales) takes one image per
   // channel: channel c of image i is image indices[i] + (last - c) n, so the last channel is
   // image indices[i] itself and the others are images no other row uses.
@@ -58,6 +65,8 @@ MeasurementSet simulate_from(const Config& config, const std::vector<int64_t>& i
   const auto dataset = open_dataset(data, split);
   const int64_t per_image = std::max<int64_t>(1, static_cast<int64_t>(scales.size()));
   const std::string split_name = split == DataSplit::kTest ? "test" : "training";
+  const auto [indices, seed_keys] = select(dataset->size(), per_image);
+  const int64_t n = static_cast<int64_t>(indices.size());
   if (dataset->size() < per_image * n) {
     throw InputError("data: the " + split_name + " split has " + std::to_string(dataset->size()) +
                      " images, the task needs " + std::to_string(per_image * n));
@@ -102,16 +111,9 @@ std::vector<int64_t> iota(int64_t first, int64_t n) {
   return out;
 }
 
-int64_t test_split_size(const Config& config) {
-  DataConfig data = config.data;
-  if (!unknown_channel_scales(config.task).empty()) data.channels = 1;
-  return open_dataset(data, DataSplit::kTest)->size();
-}
-
 }  // namespace
 
-std::vector<int64_t> selected_test_images(const Config& config) {
-  const EvalConfig& eval = config.eval;
+std::vector<int64_t> select_test_images(const EvalConfig& eval, int64_t test_size) {
   switch (eval.images) {
     case ImageSelection::kRange:
       return iota(eval.first_image, eval.n_images);
@@ -119,16 +121,15 @@ std::vector<int64_t> selected_test_images(const Config& config) {
       return eval.image_list;
     case ImageSelection::kRandom: {
       // A seeded partial Fisher-Yates shuffle of the test indices: n distinct images.
-      const int64_t size = test_split_size(config);
-      if (eval.n_images > size) {
+      if (eval.n_images > test_size) {
         throw InputError("eval.n_images " + std::to_string(eval.n_images) +
-                         ": the test split has only " + std::to_string(size) + " images");
+                         ": the test split has only " + std::to_string(test_size) + " images");
       }
-      std::vector<int64_t> all = iota(0, size);
+      std::vector<int64_t> all = iota(0, test_size);
       uint64_t state = eval.image_seed;
       for (int64_t i = 0; i < eval.n_images; ++i) {
         state = mix64(state + static_cast<uint64_t>(i));
-        const int64_t j = i + pick(state, size - i);
+        const int64_t j = i + pick(state, test_size - i);
         std::swap(all[static_cast<size_t>(i)], all[static_cast<size_t>(j)]);
       }
       all.resize(static_cast<size_t>(eval.n_images));
@@ -138,26 +139,35 @@ std::vector<int64_t> selected_test_images(const Config& config) {
   throw InputError("unknown eval.images");
 }
 
-MeasurementSet simulate_measurements(const Config& config, const std::vector<int64_t>& images,
-                                     torch::Device device) {
+MeasurementSet simulate_measurements(const Config& config, torch::Device device) {
   // A test image's noise depends on its index alone, whichever selection it is measured in.
-  return simulate_from(config, images, images, device, DataSplit::kTest);
+  return simulate_from(
+      config,
+      [&](int64_t size, int64_t) {
+        auto images = select_test_images(config.eval, size);
+        return Selection{images, images};
+      },
+      device, DataSplit::kTest);
 }
 
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device) {
-  return simulate_measurements(config, iota(0, n), device);
+  return simulate_from(
+      config,
+      [&](int64_t, int64_t) {
+        return Selection{iota(0, n), iota(0, n)};
+      },
+      device, DataSplit::kTest);
 }
 
 MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
                                                 torch::Device device) {
-  DataConfig data = config.data;
-  const int64_t per_image =
-      std::max<int64_t>(1, static_cast<int64_t>(unknown_channel_scales(config.task).size()));
-  if (per_image > 1) data.channels = 1;
-  const int64_t size = open_dataset(data, DataSplit::kTrain)->size();
   // The last images of the training split; their seeds lie far from any test set's.
-  return simulate_from(config, iota(size - per_image * n, n), iota(kValidationSeedOffset, n),
-                       device, DataSplit::kTrain);
+  return simulate_from(
+      config,
+      [&](int64_t size, int64_t per_image) {
+        return Selection{iota(size - per_image * n, n), iota(kValidationSeedOffset, n)};
+      },
+      device, DataSplit::kTrain);
 }
 
 void write_measurements(const MeasurementSet& set, const std::string& path) {

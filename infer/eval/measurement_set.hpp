@@ -36,18 +36,17 @@ struct MeasurementSet {
 // unknown_channel_scales; IDT with absorption: [absorption, phase]).
 std::vector<int64_t> task_image_shape(const Config& config);
 
-// The test-split indices config.eval selects (eval.images: range, list or a seeded random
-// subset).
-std::vector<int64_t> selected_test_images(const Config& config);
+// The test-split indices `eval` selects (eval.images: range, list or a seeded random subset)
+// from a split of `test_size` images.
+std::vector<int64_t> select_test_images(const EvalConfig& eval, int64_t test_size);
 
-// Test-split images `images` of config.data (fitted to data.image_size and data.channels) as
-// ground truth, measured through the task's operator and noise; image i's noise seed depends
-// on task.seed and its index alone. An operator whose unknown is
+// The test-split images config.eval selects, of config.data (fitted to data.image_size and
+// data.channels), as ground truth, measured through the task's operator and noise; image i's
+// noise seed depends on task.seed and its index alone. An operator whose unknown is
 // made of single-channel images takes an image per channel (IDT with absorption: the absorption
 // is test image i + n scaled by 0.5, so the two unknowns are independent). Runs on `device`,
 // returns CPU tensors.
-MeasurementSet simulate_measurements(const Config& config, const std::vector<int64_t>& images,
-                                     torch::Device device);
+MeasurementSet simulate_measurements(const Config& config, torch::Device device);
 // The first n test images.
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device);
 

@@ -57,10 +57,10 @@ ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn&
   return out;
 }
 
-void check_composes(SamplerMethod method, const SamplerContext& context) {
-  if (context.likelihood && !context.likelihood->kind().composes_with(method)) {
-    throw InputError("sampler.likelihood " + context.likelihood->name() +
-                     " does not work with sampler.method " + std::string(enum_name(method)));
+void check_composes(SamplerMethod method, const LikelihoodKind& kind) {
+  if (!kind.composes_with(method)) {
+    throw InputError("sampler.likelihood " + kind.name() + " does not work with sampler.method " +
+                     std::string(enum_name(method)));
   }
 }
 

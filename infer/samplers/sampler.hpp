@@ -29,6 +29,7 @@
 
 namespace wsd {
 
+class LikelihoodKind;
 class LikelihoodStep;
 class StructuredNoise;
 
@@ -120,8 +121,8 @@ ScoreEvaluation evaluate_score(const DiffusionSchedule& schedule, const ScoreFn&
                                const torch::Tensor& x, double t, double dt, int64_t step,
                                const SamplerContext& context);
 
-// InputError when the context's likelihood step does not compose with sampler `method`.
-void check_composes(SamplerMethod method, const SamplerContext& context);
+// InputError when a likelihood step of `kind` does not compose with sampler `method`.
+void check_composes(SamplerMethod method, const LikelihoodKind& kind);
 
 // A reverse process that ran away: a runtime failure (exit 1) whose message names the setting.
 class DivergenceError : public std::runtime_error {

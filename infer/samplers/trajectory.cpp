@@ -39,7 +39,7 @@ torch::Tensor Trajectory::integrate(torch::Tensor x, const SamplerContext& conte
 
 torch::Tensor Trajectory::integrate(torch::Tensor x, const SamplerContext& context,
                                     const std::vector<double>& grid) const {
-  check_composes(sampler_.method, context);
+  if (context.likelihood) check_composes(sampler_.method, context.likelihood->kind());
   x = sample_(*schedule_, score_, std::move(x), grid, context);
   return tweedie_from_score(*schedule_, score_, x, grid.back());
 }

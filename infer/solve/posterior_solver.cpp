@@ -60,10 +60,7 @@ torch::Tensor PosteriorSolver::solve(const PosteriorProblem& problem, const Batc
         "sampler.likelihood is none: nothing ties the samples to the measurements (use ws, "
         "normalised_gradient, dps or proximal)");
   }
-  if (!kind.composes_with(sampler.method)) {
-    throw InputError("sampler.likelihood " + kind.name() + " does not work with sampler.method " +
-                     std::string(enum_name(sampler.method)));
-  }
+  check_composes(sampler.method, kind);
   if (kind.needs_measurement_model() && !problem.model) {
     throw InputError("sampler.likelihood " + kind.name() + " needs the task's measurement model");
   }
