@@ -36,6 +36,7 @@ Command add_train_command(CLI::App& root, const GlobalOptions& global);
 Command add_sample_command(CLI::App& root, const GlobalOptions& global);
 Command add_noise_command(CLI::App& root, const GlobalOptions& global);
 Command add_simulate_command(CLI::App& root, const GlobalOptions& global);
+Command add_pack_command(CLI::App& root, const GlobalOptions& global);
 Command add_solve_command(CLI::App& root, const GlobalOptions& global);
 Command add_eval_command(CLI::App& root, const GlobalOptions& global);
 Command add_bench_command(CLI::App& root, const GlobalOptions& global);

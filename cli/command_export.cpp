@@ -12,6 +12,7 @@
 #include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
 #include "core/config/config_loader.hpp"
+#include "core/config/config_writer.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/util/device.hpp"
 #include "core/util/errors.hpp"
@@ -24,7 +25,25 @@ struct ExportOptions {
   std::string out;
   std::string metrics;
   std::string hardware;
+  std::vector<std::string> sampler_sets;
 };
+
+// The embedded config with `sets` applied. Only the sampler section may change: it is what
+// `wsdiff sample` and `solve` run by default, while every other section says how the weights
+// were trained, which an export must not rewrite.
+std::string exported_config(const std::string& yaml, const std::string& name,
+                            const std::vector<std::string>& sets) {
+  const Config stored = parse_config(yaml, name);
+  if (sets.empty()) return yaml;
+  for (const auto& set : sets) {
+    if (set.rfind("sampler.", 0) != 0) {
+      throw InputError("--set " + set +
+                       ": export edits only the sampler section (what wsdiff sample and solve "
+                       "run by default); the other sections say how the prior was trained");
+    }
+  }
+  return to_yaml(layer_config(stored, name, "", sets));
+}
 
 // What a run's metrics.jsonl says about it: the last validation loss and the wall time, summed
 // over the segments of a resumed run (each segment's `time_s` restarts at zero).
@@ -96,21 +115,31 @@ int run_export(const ExportOptions& o) {
   if (source.model_info.type == ModelType::kGaussian) {
     throw InputError("'" + o.checkpoint + "' holds a gaussian prior: it has no EMA to export");
   }
-  parse_config(source.config_yaml, o.checkpoint + " (embedded config)");
-
   Checkpoint shipped;
-  shipped.config_yaml = source.config_yaml;
+  shipped.config_yaml =
+      exported_config(source.config_yaml, o.checkpoint + " (embedded config)", o.sampler_sets);
   shipped.model_info = source.model_info;
   shipped.model = source.ema.empty() ? source.model : source.ema;
   shipped.state.step = source.state.step;
   shipped.state.epoch = source.state.epoch;
   shipped.state.images_seen = source.state.images_seen;
+  shipped.measured_noise_power = source.measured_noise_power;  // a shipped prior is one file
+  shipped.measured_noise_width = source.measured_noise_width;
   check_finite(shipped.model, o.checkpoint);
 
-  nlohmann::json provenance = {{"weights", source.ema.empty() ? "model" : "ema"},
-                               {"step", source.state.step},
-                               {"images_seen", source.state.images_seen},
-                               {"hardware", o.hardware.empty() ? this_machine() : o.hardware}};
+  // Exporting a prior again (to change its default sampler) keeps what its file says of the run
+  // that trained it; options given now override it.
+  const bool reexport = source.ema.empty() && !source.provenance_json.empty();
+  nlohmann::json provenance =
+      reexport ? nlohmann::json::parse(source.provenance_json, nullptr, false) : nlohmann::json();
+  if (!provenance.is_object()) {
+    provenance = {{"weights", source.ema.empty() ? "model" : "ema"},
+                  {"hardware", o.hardware.empty() ? this_machine() : o.hardware}};
+  } else if (!o.hardware.empty()) {
+    provenance["hardware"] = o.hardware;
+  }
+  provenance["step"] = source.state.step;
+  provenance["images_seen"] = source.state.images_seen;
   if (!o.metrics.empty()) {
     const RunHistory h = read_history(o.metrics, source.state.step);
     if (std::isfinite(h.final_val_loss)) {
@@ -142,7 +171,11 @@ Command add_export_command(CLI::App& root, const GlobalOptions&) {
   app->add_option("--metrics", o->metrics,
                   "the run's metrics.jsonl: records the final validation loss and wall time");
   app->add_option("--hardware", o->hardware,
-                  "where the run trained (default: a description of this machine)");
+                  "where the run trained (default: a description of this machine, or what an "
+                  "exported prior's file already says)");
+  app->add_option("--set", o->sampler_sets,
+                  "sampler.KEY=VALUE: the sampler the prior runs by default (repeatable); the "
+                  "other sections of its config are how it was trained and stay");
   return {app, [=]() { return run_export(*o); }};
 }
 

@@ -50,6 +50,10 @@ std::string noise_detail(const NoiseConfig& noise) {
     out << ", exponent " << noise.power_exponent << ", cutoff " << noise.power_cutoff
         << " cycles/px";
   }
+  if (noise.family == NoiseFamily::kMeasured) {
+    out << ", spectrum " << noise.spectrum_file << ", white fraction "
+        << noise.spectrum_white_fraction;
+  }
   return out.str();
 }
 
@@ -72,7 +76,14 @@ void print_config_summary(const std::string& yaml) {
             << ", ch_mults " << list_of(cfg.model.ch_mults) << ", n_blocks " << cfg.model.n_blocks
             << ", " << cfg.model.parameterisation << ", " << cfg.model.schedule << "\n"
             << "  train           batch " << cfg.train.batch_size << ", lr " << cfg.train.lr << ", "
-            << cfg.train.steps << " steps\n";
+            << cfg.train.steps << " steps"
+            << (cfg.data.validation_images > 0
+                    ? ", the last " + std::to_string(cfg.data.validation_images) +
+                          " training images held out"
+                    : std::string(", no images held out"))
+            << "\n"
+            << "  sampler         " << cfg.sampler.method << ", " << cfg.sampler.steps
+            << " steps (what `wsdiff sample` runs by default)\n";
 }
 
 // The facts `wsdiff export` recorded about how a shipped prior was trained.

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/command.hpp"
+#include "cli/command_noise_fit.hpp"
 #include "cli/output_paths.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
@@ -11,6 +12,7 @@
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
 #include "core/noise/structured_noise.hpp"
+#include "core/util/errors.hpp"
 #include "core/util/seeds.hpp"
 
 namespace wsd::cli {
@@ -58,17 +60,23 @@ int run_noise(const NoiseCommandOptions& o, const ConfigOptions& config_options)
 }  // namespace
 
 Command add_noise_command(CLI::App& root, const GlobalOptions&) {
-  auto* app =
-      root.add_subcommand("noise", "Draw structured-noise samples and their power spectrum");
+  auto* app = root.add_subcommand(
+      "noise", "Draw structured-noise samples and their power spectrum ('noise fit': fit one)");
   auto o = std::make_shared<NoiseCommandOptions>();
   auto config = std::make_shared<ConfigOptions>();
   add_config_options(app, *config);
   app->add_option("-n,--n", o->n, "number of samples")->check(at_least(1))->capture_default_str();
-  app->add_option("-o,--out", o->out, "HDF5 output (/noise, /psd)")->required();
+  // Not required() here: `wsdiff noise fit` has an --out of its own.
+  app->add_option("-o,--out", o->out, "HDF5 output (/noise, /psd)");
   app->add_option("--png", o->png, "also write a PNG grid of the samples");
   app->add_option("--seed", o->seed, "seed of the first sample; sample i uses seed + i")
       ->capture_default_str();
-  return {app, [=]() { return run_noise(*o, *config); }};
+  const Command fit = add_noise_fit_command(*app);
+  return {app, [=]() {
+            if (fit.app->parsed()) return fit.run();
+            if (o->out.empty()) throw InputError("--out is required (the HDF5 output)");
+            return run_noise(*o, *config);
+          }};
 }
 
 }  // namespace wsd::cli

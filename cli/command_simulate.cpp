@@ -1,5 +1,5 @@
 // `wsdiff simulate`: measurements y = A x + b of test images for a task config, or of the
-// validation images (the end of the training split) on which settings may be tuned.
+// validation images (the validation split, held out of training) on which settings may be tuned.
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -76,7 +76,7 @@ Command add_simulate_command(CLI::App& root, const GlobalOptions&) {
   app->add_option("--png", o->png,
                   "also write PREFIX_truth.png and PREFIX_measurements.png (path prefix)");
   app->add_flag("--validation", o->validation,
-                "measure the validation images (the end of the training split, with the seeds "
+                "measure the validation images (the validation split, with the seeds "
                 "`eval` chooses lambda on) instead of the test images: tune settings here");
   return {app, [=]() { return run_simulate(*o, *config); }};
 }

@@ -57,12 +57,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   const std::vector<wsd::cli::Command> commands = {
-      wsd::cli::add_train_command(app, global),  wsd::cli::add_sample_command(app, global),
-      wsd::cli::add_noise_command(app, global),  wsd::cli::add_simulate_command(app, global),
-      wsd::cli::add_solve_command(app, global),  wsd::cli::add_eval_command(app, global),
-      wsd::cli::add_bench_command(app, global),  wsd::cli::add_info_command(app, global),
-      wsd::cli::add_import_command(app, global), wsd::cli::add_predict_command(app, global),
-      wsd::cli::add_export_command(app, global), wsd::cli::add_upgrade_command(app, global),
+      wsd::cli::add_train_command(app, global),   wsd::cli::add_sample_command(app, global),
+      wsd::cli::add_noise_command(app, global),   wsd::cli::add_simulate_command(app, global),
+      wsd::cli::add_pack_command(app, global),    wsd::cli::add_solve_command(app, global),
+      wsd::cli::add_eval_command(app, global),    wsd::cli::add_bench_command(app, global),
+      wsd::cli::add_info_command(app, global),    wsd::cli::add_import_command(app, global),
+      wsd::cli::add_predict_command(app, global), wsd::cli::add_export_command(app, global),
+      wsd::cli::add_upgrade_command(app, global),
   };
 
   try {

@@ -53,13 +53,35 @@ std::shared_ptr<const Dataset> open_reader(const DataConfig& config, const std::
   throw InputError("data.reader has an unknown value");
 }
 
+std::shared_ptr<const Dataset> open_split(const DataConfig& config, DataSplit split) {
+  if (!fs::exists(config.path)) {
+    throw InputError("data.path '" + config.path + "' does not exist");
+  }
+  return open_reader(config, std::string(enum_name(split)));
+}
+
+// The train split's size, checked against the validation split it must leave room for.
+int64_t checked_training_size(const Dataset& train, const DataConfig& config) {
+  if (config.validation_images >= train.size()) {
+    throw InputError("data.validation_images = " + std::to_string(config.validation_images) +
+                     " holds out every image of the train split (" + train.describe() + ", " +
+                     std::to_string(train.size()) + " images); set it below " +
+                     std::to_string(train.size()) + ", or 0 to hold none out");
+  }
+  return train.size() - config.validation_images;
+}
+
 }  // namespace
 
-SubsetDataset::SubsetDataset(std::shared_ptr<const Dataset> base, int64_t count)
-    : base_(std::move(base)), count_(std::min(count, base_->size())) {}
+SubsetDataset::SubsetDataset(std::shared_ptr<const Dataset> base, int64_t count, int64_t first)
+    : base_(std::move(base)),
+      count_(std::max<int64_t>(0, std::min(count, base_->size() - first))),
+      first_(first) {}
 
 std::string SubsetDataset::describe() const {
-  return base_->describe() + ", first " + std::to_string(count_);
+  if (first_ == 0) return base_->describe() + ", first " + std::to_string(count_);
+  return base_->describe() + ", images " + std::to_string(first_) + " to " +
+         std::to_string(first_ + count_ - 1);
 }
 
 torch::Tensor evaluation_image(const Dataset& dataset, const DataConfig& config, int64_t index) {
@@ -71,11 +93,20 @@ torch::Tensor evaluation_image(const Dataset& dataset, const DataConfig& config,
   return transform_sample(dataset.get(index).image, options, /*key=*/0);
 }
 
-std::shared_ptr<const Dataset> open_dataset(const DataConfig& config, DataSplit split) {
-  if (!fs::exists(config.path)) {
-    throw InputError("data.path '" + config.path + "' does not exist");
+std::shared_ptr<const Dataset> open_validation_dataset(const DataConfig& config) {
+  if (config.validation_images == 0) {
+    throw InputError("data.validation_images is 0: this data has no validation split");
   }
-  std::shared_ptr<const Dataset> dataset = open_reader(config, std::string(enum_name(split)));
+  auto train = open_split(config, DataSplit::kTrain);
+  const int64_t first = checked_training_size(*train, config);
+  return std::make_shared<SubsetDataset>(train, config.validation_images, first);
+}
+
+std::shared_ptr<const Dataset> open_dataset(const DataConfig& config, DataSplit split) {
+  std::shared_ptr<const Dataset> dataset = open_split(config, split);
+  if (split == DataSplit::kTrain && config.validation_images > 0) {
+    dataset = std::make_shared<SubsetDataset>(dataset, checked_training_size(*dataset, config));
+  }
   if (config.patch_size > 0) {
     dataset = std::make_shared<PatchDataset>(dataset, config.patch_size, config.patches_per_image,
                                              config.patch_seed);

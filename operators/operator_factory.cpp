@@ -8,10 +8,12 @@
 #include "operators/blur_kernels.hpp"
 #include "operators/convolution_operator.hpp"
 #include "operators/downsample.hpp"
+#include "operators/fourier_diagonal_operator.hpp"
 #include "operators/identity.hpp"
 #include "operators/idt.hpp"
 #include "operators/inpaint.hpp"
 #include "operators/laplace.hpp"
+#include "operators/operator_files.hpp"
 
 namespace wsd {
 namespace {
@@ -57,11 +59,20 @@ LinearOperator make_operator(const TaskConfig& task, const std::vector<int64_t>&
       }
       return make_linear_operator<DownsampleOperatorImpl>(task.downsample_factor, shape);
     case OperatorType::kInpaint: {
-      const auto mask = task.mask_kind == MaskKind::kBox
+      const auto mask = task.mask_kind == MaskKind::kFile
+                            ? read_mask(task.mask_file, shape[1], shape[2])
+                        : task.mask_kind == MaskKind::kBox
                             ? box_mask(shape[1], shape[2], task.mask_fraction)
                             : random_mask(shape[1], shape[2], 1 - task.mask_fraction, task.seed);
       return make_linear_operator<InpaintOperatorImpl>(mask, shape);
     }
+    case OperatorType::kPsf:
+      return make_convolution("psf", read_psf(task.psf_file, task.psf_centre), task.boundary,
+                              shape);
+    case OperatorType::kTransferFunction:
+      return make_linear_operator<FourierDiagonalOperatorImpl>(
+          "transfer_function", read_transfer_function(task.transfer_file, shape[1], shape[2]),
+          shape);
     case OperatorType::kLaplace:
       return make_laplace(task.laplace_c, task.pixel_size, shape);
     case OperatorType::kIdt: {

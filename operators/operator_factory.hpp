@@ -10,7 +10,10 @@
 //   box_blur                kernel_size, boundary
 //   motion_blur             motion_length, motion_angle_deg, boundary
 //   downsample              downsample_factor
-//   inpaint                 mask_kind, mask_fraction (removed), seed (random masks)
+//   inpaint                 mask_kind, mask_fraction (removed), seed (random masks),
+//                           mask_file (mask_kind file)
+//   psf                     psf_file, psf_centre, boundary
+//   transfer_function       transfer_file
 //   laplace                 laplace_c, pixel_size
 //   idt                     wavelength, na, pixel_size, led_grid, led_na_spacing, absorption
 

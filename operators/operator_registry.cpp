@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "operators/operator_factory.hpp"
+#include "operators/operator_fixtures.hpp"
 
 namespace wsd {
 namespace {
@@ -40,7 +41,17 @@ std::vector<OperatorEntry> build_registry() {
     motion.task.motion_angle_deg = 30.0;
     motion.task.boundary = boundary;
     all.push_back(motion);
+    // A measured PSF: asymmetric, with even sides.
+    auto psf = entry("psf" + suffix, OperatorType::kPsf);
+    psf.task.boundary = boundary;
+    psf.from_file = true;
+    all.push_back(psf);
   }
+  // Even sizes too: the Nyquist column is where a file's Hermitian symmetry is checked.
+  auto transfer = entry("transfer_function", OperatorType::kTransferFunction,
+                        {{1, 37, 31}, {3, 37, 31}, {1, 32, 30}});
+  transfer.from_file = true;
+  all.push_back(transfer);
   auto down = entry("downsample", OperatorType::kDownsample, {{1, 39, 33}, {3, 39, 33}});
   down.task.downsample_factor = 3;
   all.push_back(down);
@@ -51,6 +62,10 @@ std::vector<OperatorEntry> build_registry() {
   box_hole.task.mask_kind = MaskKind::kBox;
   box_hole.task.mask_fraction = 0.25;
   all.push_back(box_hole);
+  auto mask_file = entry("inpaint/file", OperatorType::kInpaint);
+  mask_file.task.mask_kind = MaskKind::kFile;
+  mask_file.from_file = true;
+  all.push_back(mask_file);
   auto laplace = entry("laplace", OperatorType::kLaplace);
   laplace.task.laplace_c = 0.3;
   all.push_back(laplace);
@@ -68,7 +83,12 @@ std::vector<OperatorEntry> build_registry() {
 }  // namespace
 
 LinearOperator OperatorEntry::make(const std::vector<int64_t>& input_shape) const {
-  return make_operator(task, input_shape);
+  if (!from_file) return make_operator(task, input_shape);
+  LinearOperator op = nullptr;
+  with_fixture_files(task, input_shape, [&](const TaskConfig& with_file) {
+    op = make_operator(with_file, input_shape);
+  });
+  return op;
 }
 
 const std::vector<OperatorEntry>& operator_registry() {

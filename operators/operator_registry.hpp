@@ -19,6 +19,8 @@ struct OperatorEntry {
   // Per-image input shapes [C, H, W] it is tested on: odd, non-square images with 1 and 3
   // channels unless the operator fixes the channel count or needs divisible sizes.
   std::vector<std::vector<int64_t>> shapes;
+  // Operators defined by a file: make() writes one for the shape first (operator_fixtures.hpp).
+  bool from_file = false;
 
   LinearOperator make(const std::vector<int64_t>& input_shape) const;
 };

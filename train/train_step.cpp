@@ -166,7 +166,14 @@ TrainStepState TrainStep::state() {
 
 void TrainStep::load_state(const TrainStepState& state, const std::string& source) {
   load_state_dict(*network_, state.model, source);
-  if (!state.ema.empty()) ema_->load_state_dict(state.ema, source);
+  if (!state.ema.empty()) {
+    ema_->load_state_dict(state.ema, source);
+  } else {
+    // A shipped prior holds its average as its model: fine-tuning it averages from there, not
+    // from the network's random initialisation.
+    spdlog::info("{} holds no EMA of its own: the average starts from its weights", source);
+    ema_->load_state_dict(state.model, source);
+  }
   load_optimizer_state(*optimizer_, *network_, state.optimizer, source);
   if (!state.generator.empty()) {
     set_generator_state(generator_, state.generator);

@@ -16,6 +16,7 @@
 #include "core/checkpoint/checkpoint_directory.hpp"
 #include "core/config/config_writer.hpp"
 #include "core/io/png_writer.hpp"
+#include "core/model/prior_noise.hpp"
 #include "core/model/score_model.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/noise/structured_noise.hpp"
@@ -106,8 +107,14 @@ class TrainingRun {
         tc.max_skipped_steps, tc.log_every > 0 ? tc.log_every : tc.max_skipped_steps);
     skips_ = std::make_unique<SkipMonitor>(interval, device_);
 
+    const auto dataset = open_dataset(config_.data, config_.data.split);
+    spdlog::info("training images: {} ({} images){}", dataset->describe(), dataset->size(),
+                 config_.data.split == DataSplit::kTrain && config_.data.validation_images > 0
+                     ? fmt::format("; the last {} of the train split are held out for validation",
+                                   config_.data.validation_images)
+                     : "");
     loader_ = std::make_unique<BatchLoader>(
-        open_dataset(config_.data, config_.data.split), config_.data,
+        dataset, config_.data,
         LoaderRuntime::for_training(config_, env_.rank, env_.world_size, device_));
     if (env_.rank == 0) {
       lock_ = request.run_directory_lock ? request.run_directory_lock
@@ -279,10 +286,18 @@ class TrainingRun {
   }
 
   // Held-out loss with fixed times and noise, so values are comparable across steps. A new best
-  // value writes checkpoints/best.h5.
+  // value writes checkpoints/best.h5. The images are the validation split's, so that choosing a
+  // checkpoint by this loss never looks at the test split; without one, the test split's.
   void validate() {
     if (!validation_) {
-      auto dataset = open_dataset(config_.data, DataSplit::kTest);
+      const bool held_out = config_.data.validation_images > 0;
+      if (!held_out) {
+        spdlog::warn(
+            "data.validation_images is 0: the validation loss uses the test split, so choices "
+            "made by it (best.h5) have seen the test images");
+      }
+      auto dataset = held_out ? open_validation_dataset(config_.data)
+                              : open_dataset(config_.data, DataSplit::kTest);
       DataConfig data = config_.data;
       data.random_flip = false;
       data.workers = 0;
@@ -356,6 +371,7 @@ class TrainingRun {
     // The noise generator is shared by all ranks (global-batch draws): one state per rank, all
     // equal.
     c.state.rng_states.assign(static_cast<size_t>(communicator_->world_size()), state.generator);
+    embed_measured_noise(c, step_runner_.noise());
     return c;
   }
 

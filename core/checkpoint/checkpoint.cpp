@@ -25,6 +25,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The measured noise family's spectrum of a prior trained with it (Checkpoint).
+constexpr const char* kMeasuredNoisePower = "/noise/measured_power";
+
 std::string utc_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
@@ -174,6 +177,10 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
     file.set_attr("/model", "score_sign", checkpoint.model_info.score_sign);
     if (!checkpoint.ema.empty()) write_state_dict(file, "/ema", checkpoint.ema);
     if (!checkpoint.optimizer.empty()) write_state_dict(file, "/optimizer", checkpoint.optimizer);
+    if (checkpoint.measured_noise_power.defined()) {
+      file.write_tensor(kMeasuredNoisePower, checkpoint.measured_noise_power, /*checksum=*/true);
+      file.set_attr(kMeasuredNoisePower, "width", checkpoint.measured_noise_width);
+    }
 
     const TrainState& s = checkpoint.state;
     const std::string g = "/train_state";
@@ -238,6 +245,10 @@ Checkpoint load_checkpoint(const std::string& path) {
     checkpoint.optimizer = read_state_dict(file, "/optimizer");
     checkpoint.state = read_train_state(file, /*with_rng=*/true);
     checkpoint.provenance_json = provenance_of(file);
+    if (file.exists(kMeasuredNoisePower)) {
+      checkpoint.measured_noise_power = file.read_tensor(kMeasuredNoisePower, has_checksums(file));
+      checkpoint.measured_noise_width = file.attr_int(kMeasuredNoisePower, "width");
+    }
     return checkpoint;
   });
 }
@@ -266,6 +277,8 @@ CheckpointSummary inspect_checkpoint(const std::string& path) {
     read_state_dict(file, "/ema");
     read_state_dict(file, "/optimizer");
     read_train_state(file, /*with_rng=*/true);
+    if (file.exists(kMeasuredNoisePower))
+      file.read_tensor(kMeasuredNoisePower, has_checksums(file));
     summary.checksums_verified = has_checksums(file);
     return summary;
   });

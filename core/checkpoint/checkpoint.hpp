@@ -50,6 +50,12 @@ struct Checkpoint {
   // How a shipped prior was made (a JSON object written by `wsdiff export`: validation loss,
   // wall time, hardware...); empty for training checkpoints. Optional: files without it load.
   std::string provenance_json;
+  // The spectrum of a prior trained with the `measured` noise family (float64 [H, W/2+1], unit
+  // pixel variance, and the width W), so that the prior needs no spectrum file; undefined
+  // otherwise. Optional (/noise/measured_power, attribute "width"): files without it load as
+  // before, and it does not change the format version.
+  torch::Tensor measured_noise_power;
+  int64_t measured_noise_width = 0;
 };
 
 inline constexpr const char* kCheckpointFormat = "wsdiff-checkpoint";

@@ -19,7 +19,7 @@ enum class DataFit { kCenter, kResize, kRandomCrop, kNone };
 enum class Hdf5Layout { kAuto, kNchw, kNhwc };
 enum class FloatRange { kUnit, kSymmetric };
 
-enum class NoiseFamily { kWhite, kGrf, kPowerLaw, kMixture };
+enum class NoiseFamily { kWhite, kGrf, kPowerLaw, kMixture, kMeasured };
 enum class GrfSampling { kUniform, kLogUniform };
 enum class ChannelMode { kGray, kPerChannel };
 enum class NoiseNormalisation { kUnitVariance, kKernelSum };
@@ -49,10 +49,13 @@ enum class OperatorType {
   kDownsample,
   kInpaint,
   kLaplace,
-  kIdt
+  kIdt,
+  kPsf,
+  kTransferFunction
 };
 enum class Boundary { kCircular, kZero };
-enum class MaskKind { kRandom, kBox };
+enum class MaskKind { kRandom, kBox, kFile };
+enum class PsfCentre { kCenter, kCorner };
 
 enum class EvalMethod { kWsPrior, kConventionalPrior, kGaussianPrior, kWiener, kTikhonov };
 enum class ImageSelection { kRange, kList, kRandom };
@@ -111,11 +114,12 @@ struct EnumTraits<FloatRange> {
 
 template <>
 struct EnumTraits<NoiseFamily> {
-  static constexpr std::array<EnumEntry<NoiseFamily>, 4> kValues{
+  static constexpr std::array<EnumEntry<NoiseFamily>, 5> kValues{
       {{NoiseFamily::kWhite, "white"},
        {NoiseFamily::kGrf, "grf"},
        {NoiseFamily::kPowerLaw, "power_law"},
-       {NoiseFamily::kMixture, "mixture"}}};
+       {NoiseFamily::kMixture, "mixture"},
+       {NoiseFamily::kMeasured, "measured"}}};
 };
 
 template <>
@@ -239,7 +243,7 @@ struct EnumTraits<LambdaSchedule> {
 
 template <>
 struct EnumTraits<OperatorType> {
-  static constexpr std::array<EnumEntry<OperatorType>, 8> kValues{
+  static constexpr std::array<EnumEntry<OperatorType>, 10> kValues{
       {{OperatorType::kIdentity, "identity"},
        {OperatorType::kGaussianBlur, "gaussian_blur"},
        {OperatorType::kBoxBlur, "box_blur"},
@@ -247,7 +251,9 @@ struct EnumTraits<OperatorType> {
        {OperatorType::kDownsample, "downsample"},
        {OperatorType::kInpaint, "inpaint"},
        {OperatorType::kLaplace, "laplace"},
-       {OperatorType::kIdt, "idt"}}};
+       {OperatorType::kIdt, "idt"},
+       {OperatorType::kPsf, "psf"},
+       {OperatorType::kTransferFunction, "transfer_function"}}};
 };
 
 template <>
@@ -258,8 +264,14 @@ struct EnumTraits<Boundary> {
 
 template <>
 struct EnumTraits<MaskKind> {
-  static constexpr std::array<EnumEntry<MaskKind>, 2> kValues{
-      {{MaskKind::kRandom, "random"}, {MaskKind::kBox, "box"}}};
+  static constexpr std::array<EnumEntry<MaskKind>, 3> kValues{
+      {{MaskKind::kRandom, "random"}, {MaskKind::kBox, "box"}, {MaskKind::kFile, "file"}}};
+};
+
+template <>
+struct EnumTraits<PsfCentre> {
+  static constexpr std::array<EnumEntry<PsfCentre>, 2> kValues{
+      {{PsfCentre::kCenter, "center"}, {PsfCentre::kCorner, "corner"}}};
 };
 
 template <>

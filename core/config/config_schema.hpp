@@ -67,6 +67,10 @@ struct Schema<DataConfig> {
     v.field("pin_memory", &T::pin_memory,
             "page-locked batches when training on CUDA (overlaps the host-to-device copy)");
     v.field("limit", &T::limit, "use only the first N samples; 0 = all", at_least(0));
+    v.field("validation_images", &T::validation_images,
+            "the last N images of the train split are never trained on: training's validation "
+            "loss and eval's data-weight choice use them; 0 = hold none out",
+            at_least(0));
     v.field("on_bad_sample", &T::on_bad_sample,
             "unreadable sample: stop with an error, or skip it (logged once per file, counted)");
   }
@@ -90,7 +94,8 @@ struct Schema<NoiseConfig> {
   static void fields(V& v) {
     using namespace rules;
     v.field("family", &T::family,
-            "white, grf (Gaussian random field), power_law, mixture (grf+white)");
+            "white, grf (Gaussian random field), power_law, mixture (grf+white), measured "
+            "(a spectrum fitted by `wsdiff noise fit`)");
     v.field("grf_sigma_min", &T::grf_sigma_min, "smallest GRF correlation length (px)", above(0));
     v.field("grf_sigma_max", &T::grf_sigma_max, "largest GRF correlation length (px)", above(0));
     v.field("grf_sampling", &T::grf_sampling, "how sigma is drawn between min and max");
@@ -101,6 +106,11 @@ struct Schema<NoiseConfig> {
     v.field("power_cutoff", &T::power_cutoff,
             "frequency f0 (cycles/px) below which the power law is flat", above(0));
     v.field("white_fraction", &T::white_fraction, "share of white noise in the mixture family",
+            between(inclusive(0), inclusive(1)));
+    v.field("spectrum_file", &T::spectrum_file,
+            "measured family: the noise power spectrum file written by `wsdiff noise fit`");
+    v.field("spectrum_white_fraction", &T::spectrum_white_fraction,
+            "share of white noise mixed into the measured family (0 = the fitted spectrum alone)",
             between(inclusive(0), inclusive(1)));
     v.field("channel_mode", &T::channel_mode,
             "gray = one field for all channels, per_channel = independent");
@@ -115,6 +125,11 @@ struct Schema<NoiseConfig> {
                                                 "kernel), not " +
                                                 std::string(enum_name(c.family)) +
                                                 "; use unit_variance");
+    }
+    if (c.family == NoiseFamily::kMeasured && c.spectrum_file.empty()) {
+      out.fail({"spectrum_file", "family"},
+               "must name the file written by `wsdiff noise fit` when " + out.key("family") +
+                   " is measured");
     }
     if (c.grf_sigma_min > c.grf_sigma_max) {
       out.fail({"grf_sigma_min", "grf_sigma_max"},
@@ -271,6 +286,12 @@ struct Schema<SamplerConfig> {
             "likelihood proximal: go on from the data-consistent x_0 estimate (mean) or from a "
             "draw of the Gaussian surrogate's posterior around it (sample: exact for the "
             "Gaussian prior)");
+    v.field("cg_tolerance", &T::cg_tolerance,
+            "likelihood proximal, operators that are not Fourier-diagonal: relative residual at "
+            "which the conjugate-gradient solve stops",
+            above(0));
+    v.field("cg_max_iterations", &T::cg_max_iterations,
+            "likelihood proximal: the conjugate-gradient solve's iteration cap", at_least(1));
     v.field("batch_size", &T::batch_size, "images sampled in parallel", above(0));
     v.field("samples", &T::samples,
             "posterior samples per measurement; the reconstruction is their mean", above(0));
@@ -308,7 +329,18 @@ struct Schema<TaskConfig> {
     v.field("mask_fraction", &T::mask_fraction, "inpaint: fraction of pixels removed",
             between(inclusive(0), inclusive(1)));
     v.field("mask_kind", &T::mask_kind,
-            "inpaint: random (pixels drawn with task.seed) or box (one centred hole)");
+            "inpaint: random (pixels drawn with task.seed), box (one centred hole) or file "
+            "(task.mask_file)");
+    v.field("mask_file", &T::mask_file,
+            "inpaint, mask_kind file: HDF5 (/mask [H, W]) or image file of weights in [0, 1]");
+    v.field("psf_file", &T::psf_file,
+            "psf: the measured point-spread function, HDF5 (/psf [S1, S2]) or image file");
+    v.field("psf_centre", &T::psf_centre,
+            "psf: where its origin is: center (pixel S/2 of each side, rounded down) or corner "
+            "(pixel [0, 0], the FFT layout)");
+    v.field("transfer_file", &T::transfer_file,
+            "transfer_function: HDF5 with /transfer [H, W/2+1] (real) or [H, W/2+1, 2] (re, im) "
+            "on the rfft2 grid");
     v.field("laplace_c", &T::laplace_c, "laplace: constant c of the operator", above(0));
     v.field("pixel_size", &T::pixel_size,
             "laplace, idt: object-plane pixel size (um); sets the frequency units", above(0));
@@ -325,7 +357,17 @@ struct Schema<TaskConfig> {
     v.field("seed", &T::seed, "seed for test images, masks and measurement noise");
     v.section("noise", &T::noise, "measurement noise family (same keys as the noise section)");
   }
-  static void check(const T& /*c*/, const rules::CrossCheck& /*out*/) {}
+  static void check(const T& c, const rules::CrossCheck& out) {
+    const auto needs_file = [&](bool used, const char* key, const std::string& value,
+                                const std::string& why) {
+      if (used && value.empty()) out.fail({key}, "must name a file for " + why);
+    };
+    needs_file(c.operator_name == OperatorType::kPsf, "psf_file", c.psf_file, "operator psf");
+    needs_file(c.operator_name == OperatorType::kTransferFunction, "transfer_file", c.transfer_file,
+               "operator transfer_function");
+    needs_file(c.operator_name == OperatorType::kInpaint && c.mask_kind == MaskKind::kFile,
+               "mask_file", c.mask_file, "mask_kind file");
+  }
 };
 
 template <>
@@ -346,6 +388,11 @@ struct Schema<EvalConfig> {
     v.field("checkpoint", &T::checkpoint, "WS-prior checkpoint (method ws_prior)");
     v.field("conventional_checkpoint", &T::conventional_checkpoint,
             "checkpoint of the conventional (white-noise) prior (method conventional_prior)");
+    v.field("measurements", &T::measurements,
+            "a measurement file with its truth (wsdiff pack --truth, or simulate) to evaluate "
+            "instead of simulating test images; its task replaces this config's");
+    v.field("validation_measurements", &T::validation_measurements,
+            "with measurements: the file the data weight is chosen on (eval.lambda_grid)");
     v.field("statistics_images", &T::statistics_images,
             "training images for the Gaussian prior's mean and power spectrum (a variance needs "
             "at least 2)",

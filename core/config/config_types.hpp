@@ -34,6 +34,10 @@ struct DataConfig {
   int prefetch = 4;
   bool pin_memory = true;
   std::int64_t limit = 0;  // 0 = use every sample.
+  // The last images of the train split, held out of training: the validation split. 0 by
+  // default, so that a config stored before the key existed says truthfully that nothing was
+  // held out, and small folders train as they are; the shipped configs set it.
+  std::int64_t validation_images = 0;
   BadSamplePolicy on_bad_sample = BadSamplePolicy::kError;
 };
 
@@ -49,6 +53,11 @@ struct NoiseConfig {
   double power_exponent = 2.0;
   double power_cutoff = 0.05;  // Cycles per pixel.
   double white_fraction = 0.1;
+  // Family `measured`: a power spectrum fitted by `wsdiff noise fit` (an HDF5 file), and the
+  // share of white noise mixed into it. Its own share, default 0, because the fitted spectrum
+  // already is the whole measurement noise; white_fraction's default is the mixture prior's.
+  std::string spectrum_file;
+  double spectrum_white_fraction = 0.0;
   ChannelMode channel_mode = ChannelMode::kGray;
   NoiseNormalisation normalisation = NoiseNormalisation::kUnitVariance;
 
@@ -134,6 +143,10 @@ struct SamplerConfig {
   // or from a draw of the surrogate's posterior around it (sample; exact for the Gaussian prior,
   // far too wide for a trained one). infer/likelihood/proximal_step.hpp says why.
   ProximalX0 proximal_x0 = ProximalX0::kMean;
+  // likelihood proximal with an operator that is not Fourier-diagonal: the conjugate-gradient
+  // solve stops at this relative residual of its (whitened) normal equations, or at the cap.
+  double cg_tolerance = 1e-4;
+  int cg_max_iterations = 500;
   int batch_size = 16;
   // Posterior samples averaged per measurement: one sample sits ~3 dB (twice the MSE) below the
   // posterior mean even for an exact sampler; the mean of M samples closes that to 1 + 1/M.
@@ -159,6 +172,11 @@ struct TaskConfig {
   int downsample_factor = 2;
   double mask_fraction = 0.5;
   MaskKind mask_kind = MaskKind::kRandom;
+  // Operators from files (operators/operator_files.hpp says what each file may hold).
+  std::string mask_file;  // inpaint, mask_kind file
+  std::string psf_file;   // psf
+  PsfCentre psf_centre = PsfCentre::kCenter;
+  std::string transfer_file;  // transfer_function
   double laplace_c = 1.0;
   double pixel_size = 0.325;  // Micrometres; laplace and idt.
   double wavelength = 0.515;  // Micrometres; idt only, like na, led_grid, led_na_spacing.
@@ -186,6 +204,10 @@ struct EvalConfig {
   std::uint64_t image_seed = 0;
   std::string checkpoint;
   std::string conventional_checkpoint;
+  // Measurement files (simulate or pack, with their truth) to evaluate instead of simulating
+  // from the test split; the data weight is then chosen on validation_measurements.
+  std::string measurements;
+  std::string validation_measurements;
   // Training images the Gaussian prior's mean and power spectrum are estimated from (the
   // Gaussian-prior, Wiener and Tikhonov methods).
   std::int64_t statistics_images = 10000;

@@ -6,6 +6,7 @@
 
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
+#include "core/model/prior_noise.hpp"
 #include "core/noise/structured_noise.hpp"
 #include "core/util/errors.hpp"
 
@@ -67,13 +68,17 @@ torch::Tensor GaussianPriorModel::x0_estimate(const torch::Tensor& x_t, const to
 
 GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Config& config,
                                   torch::Device device) {
+  return make_gaussian_prior(statistics, config, StructuredNoise(config.noise), device);
+}
+
+GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Config& config,
+                                  const StructuredNoise& noise, torch::Device device) {
   if (config.model.process != ProcessType::kDiffusion) {
     throw InputError(
         "model.type gaussian needs model.process diffusion: its closed form is the VP whitened "
         "score");
   }
   check_fits(statistics, config.model, "model.type gaussian");
-  const StructuredNoise noise(config.noise);
   const int64_t size = config.model.image_size;
   return GaussianPrior(
       statistics.mean.to(device, torch::kFloat64),
@@ -83,8 +88,14 @@ GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Co
 
 GaussianPriorModel make_gaussian_prior_model(const GaussianStatistics& statistics,
                                              const Config& config, torch::Device device) {
-  return GaussianPriorModel(make_gaussian_prior(statistics, config, device),
-                            StructuredNoise(config.noise), config.model.t_eps);
+  return make_gaussian_prior_model(statistics, config, StructuredNoise(config.noise), device);
+}
+
+GaussianPriorModel make_gaussian_prior_model(const GaussianStatistics& statistics,
+                                             const Config& config, StructuredNoise noise,
+                                             torch::Device device) {
+  auto prior = make_gaussian_prior(statistics, config, noise, device);
+  return GaussianPriorModel(std::move(prior), std::move(noise), config.model.t_eps);
 }
 
 Checkpoint gaussian_prior_checkpoint(const GaussianStatistics& statistics, const Config& config) {
@@ -99,6 +110,7 @@ Checkpoint gaussian_prior_checkpoint(const GaussianStatistics& statistics, const
   };
   checkpoint.state.epoch = 1;  // one full pass over the data
   checkpoint.state.images_seen = statistics.count;
+  embed_measured_noise(checkpoint, StructuredNoise(config.noise));
   return checkpoint;
 }
 
@@ -123,8 +135,8 @@ std::unique_ptr<GaussianPriorModel> load_gaussian_prior(const Checkpoint& checkp
                                                         torch::Device device) {
   const GaussianStatistics statistics = gaussian_statistics_of(checkpoint, source);
   check_fits(statistics, config.model, source);
-  return std::make_unique<GaussianPriorModel>(
-      make_gaussian_prior_model(statistics, config, device));
+  return std::make_unique<GaussianPriorModel>(make_gaussian_prior_model(
+      statistics, config, prior_noise_of(checkpoint, config.noise, source), device));
 }
 
 }  // namespace wsd

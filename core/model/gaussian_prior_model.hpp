@@ -46,11 +46,17 @@ class GaussianPriorModel final : public Prior {
 // when the model is a flow process (the closed form is the VP whitened score).
 GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Config& config,
                                   torch::Device device = torch::kCPU);
+// The same with the noise family given (a checkpoint's, whose measured spectrum is embedded).
+GaussianPrior make_gaussian_prior(const GaussianStatistics& statistics, const Config& config,
+                                  const StructuredNoise& noise, torch::Device device);
 
 // The same as a Prior, with config's noise family and model.t_eps.
 GaussianPriorModel make_gaussian_prior_model(const GaussianStatistics& statistics,
                                              const Config& config,
                                              torch::Device device = torch::kCPU);
+GaussianPriorModel make_gaussian_prior_model(const GaussianStatistics& statistics,
+                                             const Config& config, StructuredNoise noise,
+                                             torch::Device device);
 
 // The checkpoint of statistics estimated under `config` (its model.type should be gaussian).
 Checkpoint gaussian_prior_checkpoint(const GaussianStatistics& statistics, const Config& config);

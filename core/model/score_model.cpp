@@ -1,6 +1,7 @@
 #include "core/model/score_model.hpp"
 
 #include "core/diffusion/schedule.hpp"
+#include "core/model/prior_noise.hpp"
 #include "core/network/state_dict.hpp"
 #include "core/util/errors.hpp"
 
@@ -113,7 +114,8 @@ ScoreModel load_score_model(const Checkpoint& checkpoint, const Config& embedded
   load_state_dict(*network, weights, source);
   network->to(device);
   network->eval();
-  return score_model_of(network, config);
+  return ScoreModel(std::move(network), make_forward_process(config.model),
+                    prior_noise_of(checkpoint, config.noise, source), config.model.t_eps);
 }
 
 }  // namespace wsd

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <string>
 
 #include "core/config/config_error.hpp"
 #include "core/config/config_validation.hpp"
+#include "core/noise/noise_spectrum_file.hpp"
 #include "core/util/errors.hpp"
 
 namespace wsd {
@@ -178,7 +180,16 @@ NoiseParams NoiseParams::cat(const std::vector<NoiseParams>& parts) {
   return out;
 }
 
+struct StructuredNoise::DeviceCopies {
+  std::mutex mutex;
+  std::vector<std::pair<torch::Device, torch::Tensor>> copies;
+};
+
 StructuredNoise::StructuredNoise(const NoiseConfig& config, torch::Dtype dtype)
+    : StructuredNoise(config, MeasuredPower{}, dtype) {}
+
+StructuredNoise::StructuredNoise(const NoiseConfig& config, MeasuredPower measured,
+                                 torch::Dtype dtype)
     : config_(config), dtype_(dtype) {
   if (dtype_ != torch::kFloat32 && dtype_ != torch::kFloat64) {
     throw InputError("structured noise dtype must be float32 or float64");
@@ -188,6 +199,44 @@ StructuredNoise::StructuredNoise(const NoiseConfig& config, torch::Dtype dtype)
   } catch (const ConfigError& e) {
     throw InputError(e.what());
   }
+  if (config_.family != NoiseFamily::kMeasured) return;
+  if (!measured.power.defined()) {
+    const NoiseSpectrum spectrum = read_noise_spectrum(config_.spectrum_file);
+    measured = {spectrum.power, spectrum.width, config_.spectrum_file};
+  }
+  const auto& power = measured.power;
+  if (power.dim() != 2 || power.size(1) != measured.width / 2 + 1 ||
+      !torch::isfinite(power).all().item<bool>() || (power < 0).any().item<bool>()) {
+    throw InputError(measured.source +
+                     ": the measured noise power is not a finite, "
+                     "non-negative [H, W/2+1] spectrum");
+  }
+  const double variance = full_grid_mean(power, measured.width);
+  if (!(variance > 0)) throw InputError(measured.source + ": the measured noise power is 0");
+  measured.power = (power.to(torch::kCPU, torch::kFloat64) / variance).contiguous();
+  measured_ = std::move(measured);
+  device_copies_ = std::make_shared<DeviceCopies>();
+}
+
+torch::Tensor StructuredNoise::measured_power(int64_t h, int64_t w, torch::Device device) const {
+  const int64_t fitted_h = measured_.power.size(0);
+  if (h != fitted_h || w != measured_.width) {
+    throw InputError(measured_.source + ": the measured noise spectrum is " +
+                     std::to_string(fitted_h) + " x " + std::to_string(measured_.width) +
+                     " but the noise is drawn on " + std::to_string(h) + " x " + std::to_string(w) +
+                     " images (fit it from frames of that size)");
+  }
+  const double white = config_.spectrum_white_fraction;
+  // A fresh tensor on the CPU (callers may scale what psd returns in place), one shared copy
+  // per accelerator, which only the colouring multiplies by.
+  if (device.is_cpu()) return (1.0 - white) * measured_.power + white;
+  const std::lock_guard<std::mutex> lock(device_copies_->mutex);
+  for (const auto& [on, power] : device_copies_->copies) {
+    if (on == device) return power;
+  }
+  auto power = ((1.0 - white) * measured_.power + white).to(device);
+  device_copies_->copies.emplace_back(device, power);
+  return power;
 }
 
 bool StructuredNoise::has_grf() const {
@@ -238,6 +287,10 @@ torch::Tensor StructuredNoise::spectral_power(const NoiseParams& params, int64_t
           normalise(torch::pow(radius + config_.power_cutoff, -config_.power_exponent));
       return power.view({1, 1, h, w / 2 + 1}).expand({batch, 1, h, w / 2 + 1});
     }
+    case NoiseFamily::kMeasured:
+      return measured_power(h, w, device)
+          .view({1, 1, h, w / 2 + 1})
+          .expand({batch, 1, h, w / 2 + 1});
     case NoiseFamily::kGrf:
     case NoiseFamily::kMixture:
       break;

@@ -25,6 +25,10 @@
 // - mixture:   k^2 = (1 - w) k_grf^2 + w, i.e. n has the law of sqrt(1-w) n_grf + sqrt(w) n_white
 //              for independent unit-variance GRF and white noise, realised with a single e so that
 //              K stays one Fourier multiplier (what the whitened score and Gaussian prior use).
+// - measured:  k^2 = (1 - w) P + w with P the power of `spectrum_file` (written by `wsdiff noise
+//              fit`) scaled to unit pixel variance and w = spectrum_white_fraction: any stationary
+//              spectrum, anisotropic ones (stripes, row/column noise) included. P is defined on
+//              one H x W grid only; other sizes are an InputError naming the file.
 // Normalisation:
 // - unit_variance (default): each sample's k is scaled so that mean_{full grid}(k^2) = 1, i.e.
 //   every pixel of K e has variance exactly 1;
@@ -37,6 +41,8 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -57,14 +63,31 @@ struct NoiseParams {
   static NoiseParams cat(const std::vector<NoiseParams>& parts);
 };
 
+// The measured family's spectrum as a StructuredNoise holds it: float64 [H, W/2+1] on CPU,
+// scaled to unit pixel variance (mean over the full H x W grid = 1), before any white share.
+struct MeasuredPower {
+  torch::Tensor power;  // undefined for the other families
+  int64_t width = 0;    // W (the half grid alone does not tell an odd W from an even one)
+  std::string source;   // the file it came from, for errors
+};
+
 class StructuredNoise {
  public:
   // The `noise` section itself (core/config/config_types.hpp) describes the family; its value
   // rules are the schema's (validate_noise_section), so a section built in code is held to the
   // same rules as one loaded from YAML. `dtype` (float32 or float64) is the samples' type.
+  // The measured family reads config.spectrum_file here (InputError naming it when missing or
+  // malformed).
   explicit StructuredNoise(const NoiseConfig& config = {}, torch::Dtype dtype = torch::kFloat32);
+  // The measured family with its spectrum given instead of read (a prior's embedded copy, so a
+  // shipped prior needs no spectrum file); `measured` is ignored by the other families, and an
+  // undefined power falls back to reading the file.
+  StructuredNoise(const NoiseConfig& config, MeasuredPower measured,
+                  torch::Dtype dtype = torch::kFloat32);
 
   const NoiseConfig& config() const { return config_; }
+  // The measured family's normalised spectrum (power undefined for the other families).
+  const MeasuredPower& measured() const { return measured_; }
   torch::Dtype dtype() const { return dtype_; }
 
   // Draws `n` samples' parameters with `gen`, in this order: sigma_x, sigma_y (anisotropic),
@@ -111,8 +134,16 @@ class StructuredNoise {
                                torch::Device device) const;
   torch::Tensor convolve_linear(const torch::Tensor& e, const NoiseParams& params) const;
 
+  // k^2 of the measured family [H, W/2+1]; InputError naming the file for another size.
+  torch::Tensor measured_power(int64_t h, int64_t w, torch::Device device) const;
+
   NoiseConfig config_;
   torch::Dtype dtype_;
+  MeasuredPower measured_;
+  // Device copies of the measured k^2, made once per device and shared by copies of this noise:
+  // a host-to-device copy per batch would make the host wait for the device at every step.
+  struct DeviceCopies;
+  std::shared_ptr<DeviceCopies> device_copies_;
 };
 
 // How many full-grid frequencies each rfft2 bin stands for: [1, W/2+1] float64 with 1 for

@@ -12,6 +12,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/config/config_writer.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/h5_file.hpp"
 #include "core/io/png_writer.hpp"
@@ -199,32 +200,65 @@ json lambda_json(const Reconstruction& r) {
   return out;
 }
 
+// A measurement file eval scores against its truth; `test_file` is set when `path` is the
+// validation file that goes with it (same task, or the weight chosen would be another task's).
+MeasurementSet read_evaluation_file(const std::string& path, const std::string& test_file) {
+  if (path.empty()) {
+    throw InputError("eval.measurements " + test_file +
+                     " needs eval.validation_measurements, a file of other images to choose the "
+                     "data weight on (or an empty eval.lambda_grid to use sampler.lambda)");
+  }
+  MeasurementSet set = read_measurements(path);
+  if (!set.x_true.defined()) {
+    throw InputError(path +
+                     ": no ground truth (/x_true) to score against; pack the measurements "
+                     "with --truth");
+  }
+  if (!test_file.empty()) {
+    const MeasurementSet test = read_measurements(test_file);
+    Config test_task, own_task;
+    test_task.task = test.config.task;
+    own_task.task = set.config.task;
+    if (to_yaml(test_task) != to_yaml(own_task)) {
+      throw InputError(path + ": its task differs from that of eval.measurements " + test_file);
+    }
+  }
+  return set;
+}
+
 }  // namespace
 
 json run_evaluation(const EvalRequest& request) {
   json results = {{"tasks", json::array()}};
   fs::create_directories(request.out_dir);
   for (const auto& task : request.tasks) {
-    const Config& config = task.config;
     const fs::path dir = fs::path(request.out_dir) / task.name;
     fs::create_directories(dir);
-    spdlog::info("task {}: simulating measurements ({}, test images: {})", task.name,
-                 enum_name(config.task.operator_name), enum_name(config.eval.images));
-    const MeasurementSet set = simulate_measurements(config, request.device);
+    const bool from_file = !task.config.eval.measurements.empty();
+    if (!from_file) {
+      spdlog::info("task {}: simulating measurements ({}, test images: {})", task.name,
+                   enum_name(task.config.task.operator_name), enum_name(task.config.eval.images));
+    }
+    const MeasurementSet set = from_file ? read_evaluation_file(task.config.eval.measurements, "")
+                                         : simulate_measurements(task.config, request.device);
+    // Measurements from a file bring the task that made them.
+    Config config = task.config;
+    if (from_file) config.task = set.config.task;
     write_measurements(set, (dir / "measurements.h5").string());
     const auto shape = set.image_shape();
     const bool op_output_is_image =
         make_operator(config.task, shape)->measurement_traits().is_image;
 
-    json task_json = {{"name", task.name},
-                      {"operator", std::string(enum_name(config.task.operator_name))},
-                      {"noise_family", std::string(enum_name(config.task.noise.family))},
-                      {"noise_level", config.task.noise_level},
-                      {"n_images", set.size()},
-                      {"images",
-                       {{"selection", std::string(enum_name(config.eval.images))},
-                        {"indices", set.image_indices}}},
-                      {"methods", json::array()}};
+    json task_json = {
+        {"name", task.name},
+        {"operator", std::string(enum_name(config.task.operator_name))},
+        {"noise_family", std::string(enum_name(config.task.noise.family))},
+        {"noise_level", config.task.noise_level},
+        {"n_images", set.size()},
+        {"images", from_file ? json{{"file", config.eval.measurements}}
+                             : json{{"selection", std::string(enum_name(config.eval.images))},
+                                    {"indices", set.image_indices}}},
+        {"methods", json::array()}};
     std::vector<torch::Tensor> columns = {set.x_true,
                                           displayable(set.y, shape, op_output_is_image)};
     std::vector<std::string> names = {"truth", "measurement"};
@@ -268,7 +302,10 @@ json run_evaluation(const EvalRequest& request) {
         record(name, reconstructor.run(method, set), json::object());
         continue;
       }
-      if (!validation) {
+      if (!validation && from_file) {
+        validation =
+            read_evaluation_file(config.eval.validation_measurements, config.eval.measurements);
+      } else if (!validation) {
         validation =
             simulate_validation_measurements(config, config.eval.validation_images, request.device);
       }
@@ -319,6 +356,9 @@ std::string interval(const json& summary, const char* format) {
 // " random (17, 4, ...)" otherwise.
 std::string image_selection_text(const json& task) {
   if (!task.contains("images")) return "";
+  if (task["images"].contains("file")) {
+    return " from " + task["images"]["file"].get<std::string>();
+  }
   const auto indices = task["images"]["indices"].get<std::vector<int64_t>>();
   if (indices.empty()) return "";
   bool consecutive = true;

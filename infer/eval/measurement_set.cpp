@@ -1,5 +1,6 @@
 #include "infer/eval/measurement_set.hpp"
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -52,9 +53,37 @@ struct Selection {
 };
 using Select = std::function<Selection(int64_t split_size, int64_t per_image)>;
 
-// The selected images of `split`, opened once, measured through the task.
+// Where measured images come from: the test split, or the images settings are chosen on (the
+// validation split, or the train split itself when the data holds none out).
+enum class Source { kTest, kValidation, kTrain };
+
+std::shared_ptr<const Dataset> open_source(const DataConfig& data, Source source) {
+  switch (source) {
+    case Source::kTest:
+      return open_dataset(data, DataSplit::kTest);
+    case Source::kValidation:
+      return open_validation_dataset(data);
+    case Source::kTrain:
+      return open_dataset(data, DataSplit::kTrain);
+  }
+  throw std::logic_error("unknown image source");
+}
+
+const char* source_name(Source source) {
+  switch (source) {
+    case Source::kTest:
+      return "test";
+    case Source::kValidation:
+      return "validation";
+    case Source::kTrain:
+      return "training";
+  }
+  return "";
+}
+
+// The selected images of `source`, opened once, measured through the task.
 MeasurementSet simulate_from(const Config& config, const Select& select, torch::Device device,
-                             DataSplit split) {
+                             Source source) {
   const auto shape = task_image_shape(config);
   // An unknown made of single-channel images (unknown_channel_scales) takes one image per
   // channel: channel c of image i is image indices[i] + (last - c) n, so the last channel is
@@ -62,9 +91,9 @@ MeasurementSet simulate_from(const Config& config, const Select& select, torch::
   const auto scales = unknown_channel_scales(config.task);
   DataConfig data = config.data;
   if (!scales.empty()) data.channels = 1;
-  const auto dataset = open_dataset(data, split);
+  const auto dataset = open_source(data, source);
   const int64_t per_image = std::max<int64_t>(1, static_cast<int64_t>(scales.size()));
-  const std::string split_name = split == DataSplit::kTest ? "test" : "training";
+  const std::string split_name = source_name(source);
   const auto [indices, seed_keys] = select(dataset->size(), per_image);
   const int64_t n = static_cast<int64_t>(indices.size());
   if (dataset->size() < per_image * n) {
@@ -96,7 +125,7 @@ MeasurementSet simulate_from(const Config& config, const Select& select, torch::
   set.x_true = torch::stack(images).to(torch::kFloat32);
   TORCH_CHECK(set.x_true.sizes().slice(1).vec() == shape, "unexpected image shape");
   for (const int64_t key : seed_keys) set.seeds.push_back(measurement_seed(config.task.seed, key));
-  if (split == DataSplit::kTest) set.image_indices = indices;
+  if (source == Source::kTest) set.image_indices = indices;
   auto op = make_operator(config.task, shape);
   op->to(device);
   const auto noise = MeasurementNoise::from_config(config.task);
@@ -147,7 +176,7 @@ MeasurementSet simulate_measurements(const Config& config, torch::Device device)
         auto images = select_test_images(config.eval, size);
         return Selection{images, images};
       },
-      device, DataSplit::kTest);
+      device, Source::kTest);
 }
 
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device) {
@@ -156,18 +185,24 @@ MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Dev
       [&](int64_t, int64_t) {
         return Selection{iota(0, n), iota(0, n)};
       },
-      device, DataSplit::kTest);
+      device, Source::kTest);
 }
 
 MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
                                                 torch::Device device) {
-  // The last images of the training split; their seeds lie far from any test set's.
+  // The last images of the validation split (the end of the train split, held out of training);
+  // their seeds lie far from any test set's.
+  if (config.data.validation_images == 0) {
+    spdlog::warn(
+        "data.validation_images is 0: the data weight is chosen on the last images of the train "
+        "split, which the prior may have been trained on");
+  }
   return simulate_from(
       config,
       [&](int64_t size, int64_t per_image) {
         return Selection{iota(size - per_image * n, n), iota(kValidationSeedOffset, n)};
       },
-      device, DataSplit::kTrain);
+      device, config.data.validation_images > 0 ? Source::kValidation : Source::kTrain);
 }
 
 void write_measurements(const MeasurementSet& set, const std::string& path) {

@@ -51,8 +51,9 @@ MeasurementSet simulate_measurements(const Config& config, torch::Device device)
 MeasurementSet simulate_measurements(const Config& config, int64_t n, torch::Device device);
 
 // Validation measurements for choosing sampler settings: the last n (times the images per
-// unknown) images of the training split, with measurement seeds of their own, so nothing is
-// tuned on the test images or their noise.
+// unknown) images of the validation split (data.validation_images, held out of training; the
+// train split's own last images when it is 0), with measurement seeds of their own, so nothing
+// is tuned on the test images or their noise.
 MeasurementSet simulate_validation_measurements(const Config& config, int64_t n,
                                                 torch::Device device);
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/config/config_enums.hpp"
+#include "infer/gaussian/cg_gaussian_posterior.hpp"
 #include "infer/gaussian/fourier_gaussian_posterior.hpp"
 #include "infer/gaussian/gaussian_measurement_model.hpp"
 #include "infer/likelihood/likelihood_step.hpp"
@@ -21,7 +22,9 @@ namespace wsd {
 //   2. the proximal solve
 //        x0_dc = argmin ||y - A x||^2_{Sigma^-1 lambda} + ||x - x0_hat||^2_{C_t^-1}
 //      with Sigma = s^2 K_y K_y^T the task's structured measurement noise, in closed form per
-//      frequency (FourierGaussianPosterior), its posterior covariance P_t;
+//      frequency (FourierGaussianPosterior) for a Fourier-diagonal operator, by conjugate
+//      gradients on its normal equations for any other (CgGaussianPosterior: inpainting,
+//      zero-boundary blurs, downsampling, operators from files), its posterior covariance P_t;
 //   3. re-noising with the prior's own structured noise along the forward-process bridge:
 //        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T + c1^2 P_t),  (x0: sample)
 //        x_s = c1 x0_dc + c2 x_t + xi,  xi ~ N(0, sigma_b^2 K K^T)              (x0: mean)
@@ -38,8 +41,13 @@ namespace wsd {
 // gradient step): it cannot diverge, and its weight follows from the noise level and the
 // schedule; lambda scales the data precision (1 = the noise model as given).
 //
-// Step i of image j draws its noise from image j's seed and i alone, so a step object holds no
-// trajectory state and can run any number of trajectories.
+// Step i of image j draws its noise from image j's seed and i alone, so a step object can run
+// any number of trajectories. The conjugate-gradient solve is warm-started from the previous
+// step's solution only when a call continues the trajectory that produced it (its x_t is that
+// step's output); the solve's answer depends on its start only within sampler.cg_tolerance, and
+// never on another trajectory. With `sample` the CG path draws x_0 by perturb-and-optimise (the
+// solve with the prior mean and the measurement replaced by draws around them), which has the
+// closed form's covariance P_t without ever forming it.
 class ProximalLikelihoodStep final : public LikelihoodStep {
  public:
   static constexpr const char* kWeightMeaning =
@@ -52,9 +60,9 @@ class ProximalLikelihoodStep final : public LikelihoodStep {
   static bool composes_with(SamplerMethod method) { return method == SamplerMethod::kExponential; }
 
   // From the setup: the measurement model (the data's power spectrum and the measurement noise
-  // spectrum; its mean is unused), the prior's noise family, one seed per image of y and
-  // sampler.proximal_x0 (above). Throws InputError when the operator is not Fourier-diagonal or
-  // the setup lacks the model.
+  // spectrum; its mean is unused), the prior's noise family, one seed per image of y,
+  // sampler.proximal_x0 (above) and, for operators that are not Fourier-diagonal,
+  // sampler.cg_tolerance and cg_max_iterations. Throws InputError when the setup lacks the model.
   explicit ProximalLikelihoodStep(const LikelihoodSetup& setup);
 
   torch::Tensor transition(const LikelihoodInput& in) override;
@@ -78,13 +86,37 @@ class ProximalLikelihoodStep final : public LikelihoodStep {
                                           int64_t channels) const;
   torch::Tensor posterior_mean(const FourierGaussianPosterior& posterior, const torch::Tensor& m);
 
-  torch::Tensor transfer_;           // complex128 [C', Cin, H, W]
+  // The bridge x_s = c1 x_0 + c2 x_t + noise of variance `variance` K K^T (above).
+  struct Bridge {
+    double c1, c2, variance;
+  };
+  static Bridge bridge_of(const LikelihoodInput& in);
+  torch::Tensor bridge_noise(const torch::Tensor& white, double variance) const;
+
+  // Operators that are not Fourier-diagonal: the solve under prior power `prior_power` (full
+  // grid) and the noise model at lambda_t, the transition with it, and a perturb-and-optimise
+  // draw (noise streams offset by `stream`, warm start z0).
+  CgGaussianPosterior cg_posterior(const torch::Tensor& prior_power, double t);
+  torch::Tensor cg_transition(const LikelihoodInput& in, const torch::Tensor& x0_hat);
+  torch::Tensor cg_draw(const CgGaussianPosterior& posterior, const torch::Tensor& m,
+                        uint64_t stream, const torch::Tensor& z0);
+  void note_solve(const CgGaussianPosterior::Solution& solution);
+  // Noise streams of the perturb-and-optimise draws, apart from the bridge's (0, 1, 2, ...).
+  static constexpr uint64_t kPriorPerturbation = 1ULL << 40;
+  static constexpr uint64_t kNoisePerturbation = 2ULL << 40;
+
+  torch::Tensor transfer_;           // complex128 [C', Cin, H, W]; undefined: the CG path
   torch::Tensor data_mean_;          // float64 [C, H, W]
   torch::Tensor data_power_;         // float64 [C or 1, H, W], full grid
   torch::Tensor prior_noise_power_;  // float64 [1, H, W]
   torch::Tensor noise_power_;        // float64 [C' or 1, H', W']
   std::vector<uint64_t> seeds_;
   ProximalX0 x0_;
+  // The CG path: its options, the preconditioner's gain, and the warm start (above).
+  CgOptions cg_;
+  torch::Tensor gain_;
+  torch::Tensor warm_z_, last_x_s_;
+  bool warned_cap_ = false;
 };
 
 }  // namespace wsd

@@ -85,6 +85,58 @@ TEST(CliExport, ShipsEmaWeightsWithTheCardFactsAndNothingElse) {
   EXPECT_TRUE(fs::exists(samples / "samples.png"));
 }
 
+// Exporting a shipped prior again sets the sampler it runs by default and keeps every other
+// section and what its file says of its run; fine-tuning from it averages from its weights.
+TEST(CliExport, ReexportSetsTheDefaultSamplerAndFineTuningStartsTheAverageThere) {
+  const fs::path run = train_tiny_run();
+  const auto source = (run / "checkpoints" / "last.h5").string();
+  const auto prior = temp("reexport_first.h5").string();
+  const auto again = temp("reexport_again.h5").string();
+  auto r = test::run_wsdiff({"export", "--checkpoint", source, "--out", prior, "--hardware",
+                             "test machine", "--metrics", (run / "metrics.jsonl").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_wsdiff({"export", "--checkpoint", prior, "--out", again, "--set",
+                        "sampler.method=dpm_solver_2m", "--set", "sampler.steps=7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Checkpoint first = load_checkpoint(prior), second = load_checkpoint(again);
+  EXPECT_EQ(nlohmann::json::parse(second.provenance_json),
+            nlohmann::json::parse(first.provenance_json));
+  for (size_t i = 0; i < first.model.size(); ++i) {
+    EXPECT_TRUE(torch::equal(first.model[i].second, second.model[i].second));
+  }
+  const auto samples = temp("reexport_samples");
+  r = test::run_wsdiff({"sample", "--checkpoint", again, "--n", "1", "--out", samples.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("7 dpm_solver_2m steps"), std::string::npos) << r.err;
+  r = test::run_wsdiff({"export", "--checkpoint", prior, "--out", temp("never.h5").string(),
+                        "--set", "noise.white_fraction=0.5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--set noise.white_fraction=0.5: export edits only the sampler section"),
+            std::string::npos)
+      << r.err;
+
+  // One more step from the shipped prior: with decay 0.999 the average stays at its weights
+  // (from a random start it would be far from them).
+  const fs::path tuned = temp("reexport_tuned");
+  fs::remove_all(tuned);
+  r = test::run_wsdiff([&] {
+    auto args = test::tiny_train_args(tuned, temp("export_data"), 4,
+                                      {"model.parameterisation=edm", "train.ema_decay=0.999"});
+    args.insert(args.end(), {"--resume", prior});
+    return args;
+  }());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("holds no EMA of its own"), std::string::npos) << r.err;
+  const Checkpoint after = load_checkpoint((tuned / "checkpoints" / "last.h5").string());
+  double largest = 0.0, scale = 0.0;
+  for (size_t i = 0; i < first.model.size(); ++i) {
+    largest =
+        std::max(largest, (after.ema[i].second - first.model[i].second).abs().max().item<double>());
+    scale = std::max(scale, first.model[i].second.abs().max().item<double>());
+  }
+  EXPECT_LT(largest, 0.01 * scale);
+}
+
 TEST(CliExport, RefusesToOverwriteItsInputAndNamesBadMetrics) {
   const fs::path run = train_tiny_run();
   const auto source = (run / "checkpoints" / "last.h5").string();

@@ -33,7 +33,8 @@ fs::path temp(const std::string& name) { return fs::path(::testing::TempDir()) /
 // 8 posterior samples, lambda chosen by the discrepancy principle.
 fs::path write_task(const fs::path& data_dir) {
   const fs::path path = temp("deblur.yaml");
-  std::ofstream(path) << "data:\n  path: " << data_dir.string() << "\n  image_size: " << kSize
+  std::ofstream(path) << "data:\n  path: " << data_dir.string()
+                      << "\n  validation_images: 32\n  image_size: " << kSize
                       << "\nmodel:\n  image_size: " << kSize
                       << "\ntask:\n  operator: gaussian_blur\n  blur_sigma: 1.0\n"
                          "  kernel_size: 7\n  noise_level: 0.2\n  seed: 3\n"
@@ -157,8 +158,9 @@ TEST(CliInverse, SimulateThenSolveImprovesOnTheMeasurement) {
   EXPECT_EQ(s.attr_int("/", "steps"), 100);
 }
 
-// --validation measures the validation images, the end of the training split (where eval chooses
-// its data weights), with their own seeds: settings are tuned there, never on the test images.
+// --validation measures the validation images, the end of the training split held out of
+// training (where eval chooses its data weights), with their own seeds: settings are tuned there,
+// never on the test images.
 TEST(CliInverse, SimulateValidationMeasuresTheEndOfTheTrainingSplit) {
   const auto& f = fixture();
   const fs::path test_meas = temp("val_test.h5"), val_meas = temp("val_val.h5");
@@ -428,6 +430,94 @@ TEST(CliInverse, SolveValidatesMeasurementsAgainstTheTaskAndThePrior) {
   EXPECT_NE(r.err.find("models 1 x 32 x 32 images, but the task's unknowns are 1 x 16 x 16"),
             std::string::npos)
       << r.err;
+}
+
+// Measurements a user brings, packed with the task that declares them, solve as simulated ones:
+// the same y (from an HDF5 array) gives the same reconstruction and PSNR, without a truth there
+// is no PSNR, and arrays that do not fit the task are one-line errors naming the file.
+TEST(CliInverse, PackedMeasurementsSolveLikeSimulatedOnes) {
+  const auto& f = fixture();
+  const fs::path meas = temp("pack_sim.h5"), arrays = temp("pack_arrays.h5");
+  auto r = test::run_wsdiff({"simulate", "--config", f.task.string(), "--n", "3", "--out",
+                             meas.string(), "--device", "cpu"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const h5::File m = h5::File::open_read(meas.string());
+  const auto y = m.read_tensor("/y"), truth = m.read_tensor("/x_true");
+  {
+    h5::File out = h5::File::create(arrays.string());
+    out.write_tensor("/y", y.squeeze(1).contiguous());  // [N, H, W] is taken as one channel
+    out.write_tensor("/x_true", truth);
+    out.write_tensor("/too_big", (y * 255.0).contiguous());
+    out.write_tensor("/small", y.narrow(3, 0, 12).contiguous());
+  }
+  const auto solve = [&](const fs::path& in, const fs::path& out) {
+    return test::run_wsdiff({"solve", "--checkpoint", f.checkpoint.string(), "--measurements",
+                             in.string(), "--out", out.string(), "--device", "cpu"});
+  };
+  const fs::path packed = temp("pack_packed.h5"), bare = temp("pack_bare.h5");
+  const std::vector<std::string> declare = {"--config", f.task.string(), "--set",
+                                            "data.float_range=symmetric"};
+  const auto pack = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "pack");
+    args.insert(args.end(), declare.begin(), declare.end());
+    return test::run_wsdiff(args);
+  };
+  r = pack({"--images", arrays.string(), "--truth", arrays.string(), "--out", packed.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = pack({"--images", arrays.string(), "--out", bare.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("no ground truth"), std::string::npos) << r.err;
+
+  ASSERT_EQ(solve(meas, temp("pack_sim_recon.h5")).exit_code, 0);
+  ASSERT_EQ(solve(packed, temp("pack_packed_recon.h5")).exit_code, 0);
+  r = solve(bare, temp("pack_bare_recon.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const h5::File a = h5::File::open_read(temp("pack_sim_recon.h5").string());
+  const h5::File b = h5::File::open_read(temp("pack_packed_recon.h5").string());
+  const h5::File c = h5::File::open_read(temp("pack_bare_recon.h5").string());
+  EXPECT_TRUE(torch::allclose(a.read_tensor("/x_hat"), b.read_tensor("/x_hat"), 0, 1e-6));
+  EXPECT_TRUE(torch::allclose(a.read_tensor("/x_hat"), c.read_tensor("/x_hat"), 0, 1e-6));
+  EXPECT_LT((a.read_tensor("/psnr") - b.read_tensor("/psnr")).abs().max().item<double>(), 1e-5);
+  EXPECT_FALSE(c.exists("/psnr"));
+
+  // eval scores a packed file like the simulated one it came from (Wiener: no prior needed),
+  // and a file without truth cannot be scored.
+  const auto eval_wiener = [&](const std::string& name, const std::vector<std::string>& sets) {
+    std::vector<std::string> args = {
+        "eval",   "--config", f.task.string(),         "--out", temp(name).string(),
+        "--json", "--set",    "eval.methods=[wiener]", "--set", "eval.save_png=false"};
+    for (const auto& set : sets) args.insert(args.end(), {"--set", set});
+    return test::run_wsdiff(args);
+  };
+  r = eval_wiener("pack_eval_sim", {"eval.n_images=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto simulated = nlohmann::json::parse(r.out)["tasks"][0];
+  r = eval_wiener("pack_eval_file", {"eval.measurements=" + packed.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto packed_task = nlohmann::json::parse(r.out)["tasks"][0];
+  EXPECT_EQ(packed_task["images"]["file"], packed.string());
+  EXPECT_EQ(packed_task["n_images"], 3);
+  EXPECT_NEAR(packed_task["methods"][1]["psnr"]["mean"].get<double>(),
+              simulated["methods"][1]["psnr"]["mean"].get<double>(), 1e-4);
+  r = eval_wiener("pack_eval_bare", {"eval.measurements=" + bare.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(bare.string() + ": no ground truth (/x_true)"), std::string::npos) << r.err;
+
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--images", arrays.string(), "--dataset", "/small"},
+       "dataset /small is [3, 1, 16, 12], a measurement must be [N, 1, 16, 16] for the task"},
+      {{"--images", arrays.string(), "--dataset", "/too_big"},
+       "of the measurement values lie outside"},
+      {{"--images", arrays.string(), "--dataset", "/missing"}, "no dataset /missing"},
+      {{"--images", temp("pack_nothing").string()}, "no such file or folder"}};
+  for (const auto& [args, message] : bad) {
+    auto all = args;
+    all.insert(all.end(), {"--out", temp("pack_never.h5").string()});
+    r = pack(all);
+    EXPECT_EQ(r.exit_code, 2) << message << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(temp("pack_never.h5")));
+  }
 }
 
 // Settings that cannot work are refused before any compute, in one line with exit 2: a data

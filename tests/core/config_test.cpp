@@ -473,7 +473,7 @@ TEST(ConfigErrors, InvalidEnumListsChoicesAndSuggests) {
   const auto e = load_error("noise:\n  family: gfr\n");
   EXPECT_EQ(e.message, e.path +
                            ":2:11: noise.family: expected one of [white, grf, power_law, "
-                           "mixture], got 'gfr' (did you mean 'grf'?)");
+                           "mixture, measured], got 'gfr' (did you mean 'grf'?)");
   const auto far = load_error("train:\n  optimizer: sgd\n");
   EXPECT_EQ(far.message,
             far.path + ":2:14: train.optimizer: expected one of [adam, adamw], got 'sgd'");

@@ -56,6 +56,7 @@ TEST(DataConfig, BadValuesNameKeyAndLine) {
 TEST(OpenDataset, EachReaderWithSplitsPatchesAndLimit) {
   const auto root = test::fresh_dir("factory");
   DataConfig c;
+  c.validation_images = 0;
   c.path = (root / "missing").string();
   try {
     open_dataset(c, DataSplit::kTrain);
@@ -85,12 +86,54 @@ TEST(OpenDataset, EachReaderWithSplitsPatchesAndLimit) {
   test::write_h5(h5 / "train.h5", "/images", H5T_NATIVE_UINT8, {4, 4, 4}, train.data());
   test::write_h5(h5 / "test.h5", "/images", H5T_NATIVE_UINT8, {2, 4, 4}, test_images.data());
   DataConfig h;
+  h.validation_images = 0;
   h.reader = DataReader::kHdf5;
   h.path = h5.string();
   EXPECT_EQ(open_dataset(h, DataSplit::kTrain)->size(), 4);
   EXPECT_EQ(open_dataset(h, DataSplit::kTest)->size(), 2);
   h.path = (h5 / "test.h5").string();
   EXPECT_EQ(open_dataset(h, DataSplit::kTrain)->size(), 2);
+}
+
+// The validation split is the end of the train split, and the train split never contains it,
+// whatever patches or limit the training data takes.
+TEST(OpenDataset, ValidationSplitIsTheEndOfTheTrainSplitAndNeverTrainedOn) {
+  const auto root = test::fresh_dir("validation_split");
+  test::write_cifar(root / "data_batch_1.bin", {0, 1, 2, 3, 4});
+  test::write_cifar(root / "test_batch.bin", {5, 6});
+  DataConfig c;
+  c.reader = DataReader::kCifar10;
+  c.path = root.string();
+  c.validation_images = 2;
+  const auto train = open_dataset(c, DataSplit::kTrain);
+  const auto validation = open_validation_dataset(c);
+  ASSERT_EQ(train->size(), 3);
+  ASSERT_EQ(validation->size(), 2);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(train->get(i).label, i);
+  EXPECT_EQ(validation->get(0).label, 3);
+  EXPECT_EQ(validation->get(1).label, 4);
+  EXPECT_NE(validation->sample_name(1).find("record 4"), std::string::npos)
+      << validation->sample_name(1);
+  EXPECT_EQ(open_dataset(c, DataSplit::kTest)->size(), 2);  // the test split is not cut
+
+  c.limit = 2;
+  c.patch_size = 8;
+  c.patches_per_image = 2;
+  EXPECT_EQ(open_dataset(c, DataSplit::kTrain)->size(), 2);
+  EXPECT_EQ(open_validation_dataset(c)->size(), 2);  // whole images, no limit
+  c.limit = 0;
+  EXPECT_EQ(open_dataset(c, DataSplit::kTrain)->size(), 6);  // 3 images x 2 patches
+
+  c.validation_images = 5;
+  const std::string all = test::error_of([&] { open_dataset(c, DataSplit::kTrain); });
+  EXPECT_NE(all.find("data.validation_images = 5 holds out every image of the train split"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("set it below 5, or 0 to hold none out"), std::string::npos) << all;
+  c.validation_images = 0;
+  EXPECT_EQ(open_dataset(c, DataSplit::kTrain)->size(), 10);
+  EXPECT_EQ(test::error_of([&] { open_validation_dataset(c); }),
+            "data.validation_images is 0: this data has no validation split");
 }
 
 }  // namespace
