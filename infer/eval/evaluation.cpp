@@ -87,7 +87,8 @@ bool is_sampled(EvalMethod method) {
 // widened until the best is interior (weight_search.hpp): chosen per method without looking at
 // the test images.
 json choose_lambda(Reconstructor& reconstructor, EvalMethod method,
-                   const MeasurementSet& validation, SamplerConfig sampler) {
+                   const MeasurementSet& validation, const std::string& source,
+                   SamplerConfig sampler) {
   const std::string name(enum_name(method));
   WeightSearch search;
   search.grid = validation.config.eval.lambda_grid;
@@ -117,7 +118,7 @@ json choose_lambda(Reconstructor& reconstructor, EvalMethod method,
   }
   json out = {{"chosen", choice.lambda},
               {"images", validation.size()},
-              {"split", "train (last images)"},
+              {"split", source},
               {"interior", choice.interior},
               {"trials", trials}};
   if (!choice.interior) {
@@ -310,7 +311,12 @@ json run_evaluation(const EvalRequest& request) {
             simulate_validation_measurements(config, config.eval.validation_images, request.device);
       }
       SamplerConfig sampler = config.sampler;
-      json choice = choose_lambda(reconstructor, method, *validation, sampler);
+      const std::string source =
+          from_file ? "file " + config.eval.validation_measurements
+          : config.data.validation_images > 0
+              ? "validation split (the last images of the train split, held out of training)"
+              : "train split (its last images)";
+      json choice = choose_lambda(reconstructor, method, *validation, source, sampler);
       sampler.lambda = choice["chosen"].get<double>();
       record(name, reconstructor.run(method, set, sampler), {{"lambda_validation", choice}});
     }

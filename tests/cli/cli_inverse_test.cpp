@@ -333,6 +333,8 @@ TEST(CliInverse, EvalChoosesLambdaOnValidationImagesAndReportsIntervals) {
   const auto& ws = by_name["ws_prior"];
   const auto& choice = ws["lambda_validation"];
   EXPECT_EQ(choice["images"], 3);
+  EXPECT_EQ(choice["split"],
+            "validation split (the last images of the train split, held out of training)");
   // The grid first, in order; widening may add weights below it (never above the bound).
   ASSERT_GE(choice["trials"].size(), 3u);
   EXPECT_EQ(choice["trials"][0]["lambda"], 0.01);
