@@ -69,4 +69,30 @@ inline DensePosterior dense_posterior(LinearOperatorImpl& op, const torch::Tenso
   return {x.t().reshape(shape), covariance};
 }
 
+// E[x_0 | x_t, y] [N, C, H, W] from both observations stacked: x_t = alpha x_0 + sigma K e (K K^T
+// the multiplier `prior_noise_power`) and y = A x_0 + noise (model.noise_power), x_0 ~ the
+// model's prior. What the proximal step's data-consistent x_0 is in closed form.
+inline torch::Tensor dense_x0_given_xt_and_y(LinearOperatorImpl& op,
+                                             const GaussianMeasurementModel& model,
+                                             const torch::Tensor& prior_noise_power, double alpha,
+                                             double sigma, const torch::Tensor& x_t,
+                                             const torch::Tensor& y) {
+  const auto in = op.input_shape(), out = op.output_shape();
+  const auto a = dense([&](const torch::Tensor& x) { return op.forward(x); }, in);
+  const int64_t pixels = a.size(1);
+  const auto stacked = torch::cat({alpha * torch::eye(pixels, torch::kFloat64), a});
+  const int64_t rows = stacked.size(0);
+  auto noise_cov = torch::zeros({rows, rows}, torch::kFloat64);
+  noise_cov.slice(0, 0, pixels)
+      .slice(1, 0, pixels)
+      .copy_(dense_filter(sigma * sigma * prior_noise_power, in));
+  noise_cov.slice(0, pixels).slice(1, pixels).copy_(dense_filter(model.noise_power, out));
+  const auto observed =
+      torch::cat({x_t.to(torch::kFloat64).flatten(1), y.to(torch::kFloat64).flatten(1)}, 1).t();
+  return dense_gaussian_update(model.prior_mean.flatten(), dense_filter(model.prior_power, in),
+                               stacked, noise_cov, observed)
+      .first.t()
+      .reshape(x_t.sizes());
+}
+
 }  // namespace wsd::test

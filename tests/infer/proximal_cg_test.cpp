@@ -60,6 +60,15 @@ NoiseConfig structured_noise() { return test::fixed_grf(1.5); }
 
 const CgOptions kTight{500, 1e-13};
 
+// A 2 x 2 LED IDT task: Fourier-diagonal with several measured channels.
+TaskConfig small_idt_task() {
+  TaskConfig idt;
+  idt.operator_name = OperatorType::kIdt;
+  idt.led_grid = 2;
+  idt.pixel_size = 0.5;
+  return idt;
+}
+
 TEST(CgGaussianPosterior, MeanAndPerturbAndOptimiseDrawsMatchTheDensePosterior) {
   for (const auto& [name, task] : {std::pair<std::string, TaskConfig>{"inpaint", inpaint_task()},
                                    {"zero_blur", zero_blur_task()}}) {
@@ -97,11 +106,7 @@ TEST(CgGaussianPosterior, MeanAndPerturbAndOptimiseDrawsMatchTheDensePosterior) 
 // The Tikhonov baseline is the same solve: on a Fourier-diagonal operator it is the Wiener
 // filter.
 TEST(CgGaussianPosterior, AgreesWithTheClosedFormOnFourierDiagonalOperators) {
-  TaskConfig idt;
-  idt.operator_name = OperatorType::kIdt;
-  idt.led_grid = 2;
-  idt.pixel_size = 0.5;
-  for (const auto& task : {test::blur_task(1.5), idt}) {
+  for (const auto& task : {test::blur_task(1.5), small_idt_task()}) {
     auto p = test::make_gaussian_problem(task, 2, 12, 10, 0.05, 3, structured_noise());
     const auto model = p.measurement_model();
     const CgGaussianPosterior cg(*p.op, torch::kFloat64, model.prior_power, model.noise_power,
@@ -130,7 +135,7 @@ LikelihoodSetup setup_for(const test::GaussianProblem& p, const LinearOperator& 
 // prior: x_t and y are two linear observations of x_0, solved here with dense matrices (the
 // stacked operator [alpha I; A], noise blockdiag(sigma^2 K K^T, Sigma_y)).
 TEST(ProximalCg, MeanFormStepsToTheDensePosteriorMeanGivenTheStateAndTheData) {
-  constexpr int64_t kSide = 8, kPixels = kSide * kSide;
+  constexpr int64_t kSide = 8;
   for (const auto& [name, task] : {std::pair<std::string, TaskConfig>{"inpaint", inpaint_task()},
                                    {"zero_blur", zero_blur_task()}}) {
     SCOPED_TRACE(name);
@@ -148,21 +153,8 @@ TEST(ProximalCg, MeanFormStepsToTheDensePosteriorMeanGivenTheStateAndTheData) {
                           .make(setup_for(p, p.op, model, ProximalX0::kMean));
     const auto x0_dc = step->transition({x_t, s_w, t, t, *p.schedule});
 
-    const auto in = p.op->input_shape(), out = p.op->output_shape();
-    const auto a = test::dense([&](const torch::Tensor& x) { return p.op->forward(x); }, in);
-    const auto stacked = torch::cat({alpha * torch::eye(kPixels, torch::kFloat64), a});
-    const int64_t rows = stacked.size(0);
-    auto noise_cov = torch::zeros({rows, rows}, torch::kFloat64);
-    noise_cov.slice(0, 0, kPixels)
-        .slice(1, 0, kPixels)
-        .copy_(test::dense_filter(sigma * sigma * prior_noise_power, in));
-    noise_cov.slice(0, kPixels).slice(1, kPixels).copy_(test::dense_filter(model.noise_power, out));
-    const auto observed = torch::cat({x_t.flatten(1), p.y.to(torch::kFloat64).flatten(1)}, 1).t();
-    const auto exact = test::dense_gaussian_update(model.prior_mean.flatten(),
-                                                   test::dense_filter(model.prior_power, in),
-                                                   stacked, noise_cov, observed)
-                           .first.t()
-                           .reshape({3, 1, kSide, kSide});
+    const auto exact =
+        test::dense_x0_given_xt_and_y(*p.op, model, prior_noise_power, alpha, sigma, x_t, p.y);
     EXPECT_LT((x0_dc.to(torch::kFloat64) - exact).abs().max().item<double>(), 1e-8);
   }
 }
@@ -170,11 +162,7 @@ TEST(ProximalCg, MeanFormStepsToTheDensePosteriorMeanGivenTheStateAndTheData) {
 // For Fourier-diagonal operators the CG path (transfer function hidden) and the closed form take
 // the same mean-form steps, along a whole trajectory (warm starts included).
 TEST(ProximalCg, AgreesWithTheClosedFormAlongATrajectory) {
-  TaskConfig idt;
-  idt.operator_name = OperatorType::kIdt;
-  idt.led_grid = 2;
-  idt.pixel_size = 0.5;
-  for (const auto& task : {test::blur_task(1.5), idt}) {
+  for (const auto& task : {test::blur_task(1.5), small_idt_task()}) {
     auto p = test::make_gaussian_problem(task, 2, 12, 10, 0.05, 3, structured_noise());
     const auto model = p.measurement_model();
     auto closed = likelihood_kind(LikelihoodType::kProximal)

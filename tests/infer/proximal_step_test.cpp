@@ -126,7 +126,7 @@ TEST(ProximalStep, GaussianOracleAveragesToTheExactPosteriorAtFiftyEvaluations) 
 // linear observations of x_0, here solved with dense matrices: the stacked operator [alpha I; A]
 // with noise covariance blockdiag(sigma^2 K K^T, Sigma_y).
 TEST(ProximalStep, MeanFormStepsToTheExactPosteriorMeanGivenTheStateAndTheData) {
-  constexpr int64_t kSide = 12, kPixels = kSide * kSide;
+  constexpr int64_t kSide = 12;
   for (const auto& c : oracle_cases()) {
     auto p = test::make_gaussian_problem(c.task, 3, kSide, kSide, c.level, 11, c.noise);
     const auto model = p.measurement_model();
@@ -143,21 +143,8 @@ TEST(ProximalStep, MeanFormStepsToTheExactPosteriorMeanGivenTheStateAndTheData) 
     const auto x0_dc = step->transition({x_t, s_w, t, t, *p.schedule});
     const auto x0_hat = p.prior->x0_estimate(x_t, torch::full({3}, t, torch::kFloat64));
 
-    const auto in = p.op->input_shape(), out = p.op->output_shape();
-    const auto a = test::dense([&](const torch::Tensor& x) { return p.op->forward(x); }, in);
-    const auto stacked = torch::cat({alpha * torch::eye(kPixels, torch::kFloat64), a});
-    const int64_t rows = stacked.size(0);
-    auto noise_cov = torch::zeros({rows, rows}, torch::kFloat64);
-    noise_cov.slice(0, 0, kPixels)
-        .slice(1, 0, kPixels)
-        .copy_(test::dense_filter(sigma * sigma * prior_noise_power, in));
-    noise_cov.slice(0, kPixels).slice(1, kPixels).copy_(test::dense_filter(model.noise_power, out));
-    const auto observed = torch::cat({x_t.flatten(1), p.y.to(torch::kFloat64).flatten(1)}, 1).t();
-    const auto exact = test::dense_gaussian_update(model.prior_mean.flatten(),
-                                                   test::dense_filter(model.prior_power, in),
-                                                   stacked, noise_cov, observed)
-                           .first.t()
-                           .reshape({3, 1, kSide, kSide});
+    const auto exact =
+        test::dense_x0_given_xt_and_y(*p.op, model, prior_noise_power, alpha, sigma, x_t, p.y);
     EXPECT_LT((x0_dc.to(torch::kFloat64) - exact).abs().max().item<double>(), 1e-6) << c.name;
     // Not the prior's estimate alone: the data moved it.
     EXPECT_GT(((x0_dc - x0_hat).abs().max().item<double>()), 1e-3) << c.name;
