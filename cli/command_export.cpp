@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
+#include "core/checkpoint/prior_safetensors.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_writer.hpp"
 #include "core/network/state_dict.hpp"
@@ -26,6 +27,7 @@ struct ExportOptions {
   std::string metrics;
   std::string hardware;
   std::vector<std::string> sampler_sets;
+  std::string format = "h5";
 };
 
 // The embedded config with `sets` applied. Only the sampler section may change: it is what
@@ -149,7 +151,11 @@ int run_export(const ExportOptions& o) {
     provenance["wall_time_s"] = std::round(h.wall_time_s);
   }
   shipped.provenance_json = provenance.dump();
-  save_checkpoint(shipped, o.out);
+  if (o.format == "safetensors") {
+    save_prior_safetensors(shipped, o.out);
+  } else {
+    save_checkpoint(shipped, o.out);
+  }
   spdlog::info("exported {} weights of step {} ({} images seen) -> {} ({:.1f} MB)",
                provenance["weights"].get<std::string>(), source.state.step,
                source.state.images_seen, o.out,
@@ -167,7 +173,13 @@ Command add_export_command(CLI::App& root, const GlobalOptions&) {
   app->add_option("--checkpoint", o->checkpoint, "training checkpoint (.h5)")
       ->required()
       ->check(CLI::ExistingFile);
-  app->add_option("-o,--out", o->out, "prior to write (.h5)")->required();
+  app->add_option("-o,--out", o->out, "prior to write (.h5, or .safetensors with --format)")
+      ->required();
+  app->add_option("--format", o->format,
+                  "h5: a wsdiff checkpoint; safetensors: the weights under the authors' state-dict "
+                  "keys, readable by the Python safetensors package, with wsdiff's metadata")
+      ->check(CLI::IsMember({"h5", "safetensors"}))
+      ->capture_default_str();
   app->add_option("--metrics", o->metrics,
                   "the run's metrics.jsonl: records the final validation loss and wall time");
   app->add_option("--hardware", o->hardware,
@@ -176,6 +188,17 @@ Command add_export_command(CLI::App& root, const GlobalOptions&) {
   app->add_option("--set", o->sampler_sets,
                   "sampler.KEY=VALUE: the sampler the prior runs by default (repeatable); the "
                   "other sections of its config are how it was trained and stay");
+  app->footer(
+      "Both formats hold the EMA weights (what sampling uses), or the model's when the\n"
+      "checkpoint has no EMA (an exported or imported prior). --format safetensors writes a\n"
+      "safetensors file whose tensors load with safetensors.torch.load_file into the authors'\n"
+      "network, and whose __metadata__ holds: format (\"pt\"), wsdiff.format (\"wsdiff-prior\"),\n"
+      "wsdiff.format_version, wsdiff.version, wsdiff.weights (ema or model),\n"
+      "wsdiff.model.type, wsdiff.model.parameterisation, wsdiff.model.score_sign,\n"
+      "wsdiff.config (the YAML), wsdiff.model_card (the model card JSON) and\n"
+      "wsdiff.train_state (step, epoch, images_seen): `wsdiff import --from P.safetensors`\n"
+      "turns it back into a checkpoint without a config. A prior of the measured noise family\n"
+      "(its spectrum travels in the .h5) exports as h5 only.");
   return {app, [=]() { return run_export(*o); }};
 }
 

@@ -1,25 +1,18 @@
-#include <fcntl.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
 #include <torch/torch.h>
-#include <unistd.h>
-#include <wsd_source_dir.hpp>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <vector>
 
 #include "cli/command.hpp"
 #include "cli/output_paths.hpp"
 #include "core/checkpoint/checkpoint.hpp"
+#include "core/checkpoint/prior_safetensors.hpp"
 #include "core/config/config_loader.hpp"
 #include "core/config/config_validation.hpp"
 #include "core/config/config_writer.hpp"
 #include "core/io/h5_file.hpp"
+#include "core/io/pytorch_file.hpp"
 #include "core/model/score_model.hpp"
 #include "core/model/sign_check.hpp"
 #include "core/network/h5_weights.hpp"
@@ -51,82 +44,42 @@ bool has_extension(const std::string& path, std::initializer_list<const char*> e
   return false;
 }
 
-// PyTorch pickles are read by the project venv's torch (scripts/pth_to_h5.py), never by C++.
-std::string python_executable() {
-  if (const char* p = std::getenv("WSD_PYTHON"); p != nullptr && *p) return p;
-  return std::string(WSD_SOURCE_DIR) + "/.venv/bin/python";
+StateDict as_float32(StateDict state) {
+  for (auto& entry : state) entry.second = entry.second.to(torch::kFloat32);
+  return state;
 }
 
-// A private folder (mode 0700, an unpredictable name) for the converter's output: nothing another
-// user plants under $TMPDIR can be followed or read back. Removed with everything in it on exit.
-class PrivateTempDir {
- public:
-  PrivateTempDir() {
-    std::string pattern = (fs::temp_directory_path() / "wsdiff-import-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("cannot create a temporary folder in '" +
-                               fs::temp_directory_path().string() + "': " + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~PrivateTempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  PrivateTempDir(const PrivateTempDir&) = delete;
-  PrivateTempDir& operator=(const PrivateTempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// What an import writes besides the weights: the config and, from a wsdiff safetensors prior,
+// its model card and training step.
+struct ImportedWeights {
+  Config config;
+  StateDict state;
+  std::string provenance_json;
+  TrainState train_state;
 };
 
-// Runs `argv` with stderr sent to `err_path` and returns its exit status (-1 when it did not end
-// normally). An argument vector, never a shell: file names reach the program as they are.
-int run_program(const std::vector<std::string>& argv, const fs::path& err_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    throw std::runtime_error("cannot run '" + argv[0] + "': " + std::strerror(spawned));
+// A safetensors file that `wsdiff export` wrote carries its config and model info; one from
+// elsewhere holds only tensors, read as a .pth state dict is.
+ImportedWeights read_safetensors_weights(const std::string& path, const ConfigOptions& options) {
+  SafetensorsPrior file = load_prior_safetensors(path);
+  ImportedWeights out;
+  if (!file.has_wsdiff_metadata) {
+    out.config = load_config(options.config_path, options.overrides);
+    out.state = strip_wrapper_prefixes(as_float32(std::move(file.weights)));
+    return out;
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-StateDict read_pytorch_state_dict(const std::string& path) {
-  const PrivateTempDir tmp;
-  const fs::path out = tmp.path() / "state_dict.h5";
-  const fs::path err = tmp.path() / "converter.err";
-  const int status = run_program(
-      {python_executable(), std::string(WSD_SOURCE_DIR) + "/scripts/pth_to_h5.py", path, out}, err);
-  if (status != 0) {
-    std::string why;
-    if (std::FILE* f = std::fopen(err.c_str(), "r")) {
-      char line[512] = {0};
-      while (std::fgets(line, sizeof line, f)) why = line;  // the last line holds the reason
-      std::fclose(f);
-    }
-    if (!why.empty() && why.back() == '\n') why.pop_back();
-    throw InputError("cannot read PyTorch checkpoint '" + path +
-                     "': " + (why.empty() ? "converter failed" : why));
-  }
-  StateDict state;
-  const h5::File file = h5::File::open_read(out.string());
-  for (const auto& key : file.list("/state_dict")) {
-    state.emplace_back(key, file.read_tensor("/state_dict/" + key));
-  }
-  return state;
+  Config stored = parse_config(file.prior.config_yaml, path + " (embedded config)");
+  // The model info of the file wins over its config, as when a checkpoint is loaded.
+  const ModelInfo& info = file.prior.model_info;
+  stored.model.process = info.process;
+  stored.model.parameterisation = info.parameterisation;
+  stored.model.score_sign = static_cast<int>(info.score_sign);
+  out.config =
+      layer_config(stored, path + " (embedded config)", options.config_path, options.overrides);
+  out.state = std::move(file.weights);
+  out.provenance_json = file.prior.provenance_json;
+  out.train_state = file.prior.state;
+  return out;
 }
 
 // N test-split images of the config's data (a fixed random subset: the loader's seeded order).
@@ -180,20 +133,26 @@ int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
   if (!fs::exists(o.from)) throw InputError("no such file '" + o.from + "'");
   refuse_output_over_inputs(o.out, "--out",
                             {{"--from", o.from}, {"--config", config_options.config_path}});
-  Config config = load_config(config_options.config_path, config_options.overrides);
-  StateDict state;
+  ImportedWeights imported;
   if (has_extension(o.from, {".h5", ".hdf5"})) {
     // The HDF5 layout carries the constructor arguments; they win over the config.
+    imported.config = load_config(config_options.config_path, config_options.overrides);
     H5Weights weights = read_h5_weights(o.from);
-    set_network_options(config.model, weights.options);
-    config.data.channels = config.model.image_channels;
-    state = std::move(weights.state_dict);
+    set_network_options(imported.config.model, weights.options);
+    imported.config.data.channels = imported.config.model.image_channels;
+    imported.state = std::move(weights.state_dict);
   } else if (has_extension(o.from, {".pth", ".pt", ".ckpt"})) {
-    state = strip_wrapper_prefixes(read_pytorch_state_dict(o.from));
+    imported.config = load_config(config_options.config_path, config_options.overrides);
+    imported.state = strip_wrapper_prefixes(read_pytorch_state_dict(o.from));
+  } else if (has_extension(o.from, {".safetensors"})) {
+    imported = read_safetensors_weights(o.from, config_options);
   } else {
     throw InputError("'" + o.from +
-                     "': expected a .pth/.pt/.ckpt PyTorch file or an .h5 weight file");
+                     "': expected a .pth/.pt/.ckpt PyTorch file, a .safetensors file or an .h5 "
+                     "weight file");
   }
+  Config& config = imported.config;
+  const StateDict& state = imported.state;
   validate_config(config);
   // Loading into the configured network proves every key and shape before anything is written.
   DdpmUNet network = make_network(config.model);
@@ -205,6 +164,10 @@ int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
   checkpoint.config_yaml = to_yaml(config);
   checkpoint.model_info = model_info_of(config.model);
   checkpoint.model = state_dict_of(*network);
+  checkpoint.provenance_json = imported.provenance_json;
+  checkpoint.state.step = imported.train_state.step;
+  checkpoint.state.epoch = imported.train_state.epoch;
+  checkpoint.state.images_seen = imported.train_state.images_seen;
   save_checkpoint(checkpoint, o.out);
   spdlog::info(
       "imported {} tensors ({} parameters) from {} -> {} (parameterisation {}, score sign {:+d})",
@@ -217,12 +180,14 @@ int run_import(const ImportOptions& o, const ConfigOptions& config_options) {
 
 Command add_import_command(CLI::App& root, const GlobalOptions&) {
   auto* app = root.add_subcommand(
-      "import", "Convert the authors' PyTorch (.pth/.ckpt) or HDF5 weights into a checkpoint");
+      "import",
+      "Convert the authors' PyTorch (.pth/.ckpt), safetensors or HDF5 weights into a checkpoint");
   auto o = std::make_shared<ImportOptions>();
   auto config = std::make_shared<ConfigOptions>();
   add_config_options(app, *config);
   app->add_option("--from", o->from,
-                  "weights: .pth/.pt/.ckpt (model_state_dict) or .h5 (fixture layout)")
+                  "weights: .pth/.pt/.ckpt (torch.save of a state dict), .safetensors or .h5 "
+                  "(fixture layout)")
       ->required();
   app->add_option("-o,--out", o->out, "checkpoint to write (.h5)")->required();
   app->add_flag("--check-sign", o->check_sign,
@@ -237,6 +202,16 @@ Command add_import_command(CLI::App& root, const GlobalOptions&) {
       "The config supplies what the weights do not record: for .pth files the network shape\n"
       "(model.n_channels, ch_mults, is_attn, n_blocks, image_channels), and always the\n"
       "parameterisation, score_sign, schedule and noise family the network was trained with.\n"
+      "A .safetensors file written by `wsdiff export --format safetensors` carries its config\n"
+      "and model info in its metadata and needs no config (--set still edits it); any other\n"
+      ".safetensors file is read like a .pth state dict.\n"
+      ".pth/.pt/.ckpt: the zip archive torch.save writes, read without Python. The pickle may\n"
+      "hold only dicts, lists, numbers, strings and tensors: a file naming any other class or\n"
+      "function is refused, since unpickling it could run code (save a plain state dict,\n"
+      "torch.save(model.state_dict(), path)). The weights are its \"model_state_dict\" or\n"
+      "\"state_dict\" entry, or the file itself when it is a flat dict of tensors; \"_orig_mod.\"\n"
+      "and \"module.\" key prefixes are removed and tensors become float32. The legacy non-zip\n"
+      "format (_use_new_zipfile_serialization=False) is refused.\n"
       "--check-sign noises --n images of data (test split) at t = 0.1, 0.3, 0.5 with the\n"
       "config's noise and keeps the sign whose Tweedie estimate is closer to the clean images;\n"
       "when neither beats the noised input (untrained weights) it warns and keeps score_sign.");

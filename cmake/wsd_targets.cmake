@@ -16,6 +16,12 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/source_dir.hpp.in
 
 function(wsd_apply_common target)
   target_compile_options(${target} PRIVATE ${WSD_WARNINGS})
+  # Position-independent code for the Python module: executables are compiled -fPIC too (after
+  # CMake's -fPIE, so it wins), or the precompiled header the libraries share would not match.
+  get_target_property(_wsd_type ${target} TYPE)
+  if(WSD_WITH_PYTHON AND _wsd_type STREQUAL "EXECUTABLE")
+    target_compile_options(${target} PRIVATE -fPIC)
+  endif()
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
   target_compile_definitions(${target} PUBLIC WSD_VERSION="${PROJECT_VERSION}")
 endfunction()

@@ -7,7 +7,7 @@ WSD_TORCH_VERSION="2.11.0"
 
 # Debian packages: toolchain, the libraries the build links, and the default dataset.
 WSD_APT_PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config python3 python3-venv
+  build-essential cmake ninja-build ccache pkg-config python3 python3-venv python3-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libhdf5-dev hdf5-tools libgtest-dev libcli11-dev
   nlohmann-json3-dev libstb-dev zlib1g-dev libgloo-dev dataset-fashion-mnist
 )
@@ -27,15 +27,35 @@ wsd_install_apt() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# What the Python package is built with and tested against, besides torch: its build backend,
+# pytest, and the projects it interoperates with (deepinv) or writes for (safetensors).
+WSD_PYTHON_PACKAGES=(h5py numpy scikit-build-core pytest deepinv safetensors)
+
 # LibTorch comes from the torch wheel: the same build the GPU machine has.
 wsd_install_torch() {
   if [ -x "$WSD_VENV/bin/python" ] &&
-     "$WSD_VENV/bin/python" -c "import torch, h5py, sys; sys.exit(torch.__version__.split('+')[0] != '$WSD_TORCH_VERSION')" 2>/dev/null; then
+     "$WSD_VENV/bin/python" -c "import torch, h5py, scikit_build_core, pytest, deepinv, safetensors, sys; sys.exit(torch.__version__.split('+')[0] != '$WSD_TORCH_VERSION')" 2>/dev/null; then
     return 0
   fi
-  wsd_log "installing torch==$WSD_TORCH_VERSION into .venv (a large download, once)"
-  python3 -m venv "$WSD_VENV"
-  "$WSD_VENV/bin/pip" install -q --disable-pip-version-check "torch==$WSD_TORCH_VERSION" h5py numpy
+  wsd_log "installing torch==$WSD_TORCH_VERSION and the Python test tools into .venv (once)"
+  [ -x "$WSD_VENV/bin/python" ] || python3 -m venv "$WSD_VENV"
+  # torch pinned in the same command, so that no other package can move it.
+  "$WSD_VENV/bin/pip" install -q --disable-pip-version-check "torch==$WSD_TORCH_VERSION" \
+    "${WSD_PYTHON_PACKAGES[@]}"
+}
+
+# The Python package (pyproject.toml) into .venv, built in the CPU build folder `build`: on a
+# built tree this only links the extension module.
+wsd_install_python_package() {
+  wsd_log "installing the Python package into .venv"
+  local start=$SECONDS
+  if ! "$WSD_VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation \
+       --no-deps "$WSD_ROOT" >"$WSD_ROOT/build.pip.log" 2>&1; then
+    tail -n 40 "$WSD_ROOT/build.pip.log" >&2
+    wsd_log "pip install failed (full log: build.pip.log)"
+    return 1
+  fi
+  wsd_log "Python package installed in $((SECONDS - start)) s"
 }
 
 wsd_setup() {

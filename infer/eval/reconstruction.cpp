@@ -130,13 +130,15 @@ double choose_weight(const PosteriorSolver& solver, const PosteriorProblem& prob
 }
 
 // `model` (the data statistics and measurement noise) is used by steps that need it only.
+// `given` replaces the operator the set's task describes.
 Reconstruction solve_with_prior(Prior& prior, const SamplerConfig& sampler,
                                 const MeasurementSet& set,
                                 const std::optional<GaussianMeasurementModel>& model,
                                 torch::Device device, const ProgressFn& progress,
-                                const std::string& label) {
-  const auto shape = set.image_shape();
-  auto op = make_operator(set.config.task, shape);
+                                const std::string& label,
+                                const std::optional<LinearOperator>& given = std::nullopt) {
+  const auto shape = given ? (*given)->input_shape() : set.image_shape();
+  LinearOperator op = given ? *given : make_operator(set.config.task, shape);
   op->to(device);
   const PosteriorSolver solver{prior, sampler, device};
   const PosteriorProblem problem{op, set.y, consecutive_seeds(sampler.seed, 0, set.size()), shape,
@@ -168,6 +170,16 @@ Reconstruction Reconstructor::run_checkpoint(const std::string& path, EvalMethod
   return out;
 }
 
+Reconstruction Reconstructor::run_prior(Prior& prior, const MeasurementSet& set,
+                                        const SamplerConfig& sampler,
+                                        const std::optional<LinearOperator>& op) {
+  torch::NoGradGuard no_grad;
+  auto out = solve_with_prior(prior, sampler, set, measurement_model_for(sampler, set), device_,
+                              progress_, "prior", op);
+  out.method = EvalMethod::kWsPrior;
+  return out;
+}
+
 std::optional<GaussianMeasurementModel> Reconstructor::measurement_model_for(
     const SamplerConfig& sampler, const MeasurementSet& set) {
   if (!likelihood_kind(sampler.likelihood).needs_measurement_model()) return std::nullopt;
@@ -179,7 +191,13 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set) 
 }
 
 Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set,
-                                  const SamplerConfig& sampler) {
+                                  const SamplerConfig& sampler,
+                                  const std::optional<LinearOperator>& given) {
+  if (given && (method == EvalMethod::kWsPrior || method == EvalMethod::kConventionalPrior ||
+                method == EvalMethod::kGaussianPrior)) {
+    throw InputError("method " + std::string(enum_name(method)) +
+                     ": an operator of the caller's goes with run_prior (a prior it holds)");
+  }
   switch (method) {
     case EvalMethod::kWsPrior:
     case EvalMethod::kConventionalPrior: {
@@ -212,7 +230,7 @@ Reconstruction Reconstructor::run(EvalMethod method, const MeasurementSet& set,
     }
     case EvalMethod::kWiener:
     case EvalMethod::kTikhonov: {
-      auto op = make_operator(set.config.task, set.image_shape());
+      LinearOperator op = given ? *given : make_operator(set.config.task, set.image_shape());
       op->to(device_);
       const auto model = measurement_model(statistics(), set);
       torch::NoGradGuard no_grad;

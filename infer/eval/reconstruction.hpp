@@ -15,10 +15,12 @@
 
 #include "core/config/config_types.hpp"
 #include "core/diffusion/gaussian_prior.hpp"
+#include "core/model/prior.hpp"
 #include "infer/eval/measurement_set.hpp"
 #include "infer/gaussian/gaussian_measurement_model.hpp"
 #include "infer/samplers/sampler.hpp"
 #include "infer/solve/lambda_selection.hpp"
+#include "operators/linear_operator.hpp"
 
 namespace wsd {
 
@@ -43,11 +45,18 @@ class Reconstructor {
   ~Reconstructor();
 
   Reconstruction run(EvalMethod method, const MeasurementSet& set);
-  // The same with other sampler settings (e.g. another lambda) than the config's.
-  Reconstruction run(EvalMethod method, const MeasurementSet& set, const SamplerConfig& sampler);
+  // The same with other sampler settings (e.g. another lambda) than the config's, and for the
+  // classical baselines `op` in place of the task's operator when given.
+  Reconstruction run(EvalMethod method, const MeasurementSet& set, const SamplerConfig& sampler,
+                     const std::optional<LinearOperator>& op = std::nullopt);
   // A diffusion prior from a checkpoint, by path.
   Reconstruction run_checkpoint(const std::string& checkpoint, EvalMethod method,
                                 const MeasurementSet& set, const SamplerConfig& sampler);
+  // A prior the caller already holds (the Python package keeps priors loaded between solves),
+  // with `op` in place of the operator set.config.task describes when it is given: an operator
+  // the caller wrote, whose measurements and noise the set still declares.
+  Reconstruction run_prior(Prior& prior, const MeasurementSet& set, const SamplerConfig& sampler,
+                           const std::optional<LinearOperator>& op = std::nullopt);
 
   const GaussianStatistics& statistics();
 

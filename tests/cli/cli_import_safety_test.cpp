@@ -1,14 +1,15 @@
 // `wsdiff import` reads files from strangers: a file name is never shell text, a pickle is never
-// trusted to run code, and its temporaries cannot be redirected by links planted in $TMPDIR.
+// trusted to run code, and a .pth is read in-process: no Python, no temporaries to redirect.
 #include <gtest/gtest.h>
 #include <wsd_source_dir.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/test_data.hpp"
 
 namespace wsd {
 namespace {
@@ -37,8 +38,6 @@ test::ProcessResult wsdiff_in(const fs::path& dir, const std::vector<std::string
   spec.env = env;
   return test::run_process(spec);
 }
-
-using test::read_text;
 
 TEST(CliImportSafety, AFileNameIsNeverRunAsShellText) {
   const fs::path dir = fresh_dir("import_shell");
@@ -71,34 +70,47 @@ TEST(CliImportSafety, APickleThatWouldRunCodeIsRefusedUnread) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find("crafted.pth"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("refused: reading it needs unsafe unpickling"), std::string::npos) << r.err;
+  // Why it is refused, and the global that would have run.
+  EXPECT_NE(r.err.find("could run code"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("open"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "out.h5"));
 }
 
-// Links under every name the next few hundred processes would have used for their temporaries
-// ($TMPDIR/wsdiff-import-<pid>.h5 and .h5.err) point at a file that must come through intact.
-TEST(CliImportSafety, TemporariesDoNotFollowLinksPlantedInTmpdir) {
-  const fs::path dir = fresh_dir("import_tmpdir");
-  const fs::path tmpdir = dir / "tmp";
-  fs::create_directories(tmpdir);
-  const fs::path victim = dir / "victim.txt";
-  std::ofstream(victim) << "precious";
-  const fs::path pth = dir / "plain.pth";
-  run_python("import torch; torch.save({'a': torch.zeros(2)}, '''" + pth.string() + "''')");
-  int64_t last_pid = 0;
-  std::ifstream("/proc/sys/kernel/ns_last_pid") >> last_pid;
-  for (int64_t pid = last_pid + 1; pid <= last_pid + 400; ++pid) {
-    const std::string base = "wsdiff-import-" + std::to_string(pid) + ".h5";
-    fs::create_symlink(victim, tmpdir / base);
-    fs::create_symlink(victim, tmpdir / (base + ".err"));
-  }
-  const auto r = wsdiff_in(dir, {"import", "--from", pth.string(), "--out", "out.h5"},
-                           {{"TMPDIR", tmpdir.string()}});
-  EXPECT_EQ(r.exit_code, 2) << r.err;  // the default network does not fit this state dict
-  EXPECT_EQ(read_text(victim), "precious") << r.err;
-  // Nothing of the converter's is left behind.
-  for (const auto& entry : fs::directory_iterator(tmpdir)) {
-    EXPECT_TRUE(fs::is_symlink(entry.symlink_status())) << entry.path();
-  }
+// The converter this replaced ran the venv's Python (WSD_PYTHON) and wrote under $TMPDIR: a
+// stand-in Python that leaves a mark, and a $TMPDIR that does not exist, change nothing now.
+TEST(CliImportSafety, APthIsReadWithoutPythonOrTemporaries) {
+  const fs::path dir = fresh_dir("import_no_python");
+  const fs::path pth = dir / "authors.pth";
+  run_python("import h5py, torch; f = h5py.File('''" + test::reference_fixture() +
+             "''', 'r'); torch.save({'model_state_dict': {k: torch.tensor(f['state_dict'][k][()]) "
+             "for k in f['state_dict']}}, '''" +
+             pth.string() + "''')");
+  const fs::path marker = dir / "python_ran";
+  const fs::path fake_python = dir / "python";
+  std::ofstream(fake_python) << "#!/bin/sh\ntouch '" << marker.string() << "'\nexit 1\n";
+  fs::permissions(fake_python, fs::perms::owner_all);
+  const auto r = wsdiff_in(
+      dir,
+      {"import", "--from", pth.string(), "--out", "out.h5", "--set", "model.n_channels=32", "--set",
+       "model.ch_mults=[1,2,2]", "--set", "model.is_attn=[false,false,true]", "--set",
+       "model.n_blocks=1", "--set", "model.image_channels=1"},
+      {{"WSD_PYTHON", fake_python.string()}, {"TMPDIR", (dir / "no_such_tmp").string()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_TRUE(fs::exists(dir / "out.h5"));
+}
+
+TEST(CliImportSafety, ALegacyNonZipFileIsRefusedWithAClearMessage) {
+  const fs::path dir = fresh_dir("import_legacy");
+  const fs::path pth = dir / "legacy.pth";
+  run_python("import torch; torch.save({'a': torch.zeros(2)}, '''" + pth.string() +
+             "''', _use_new_zipfile_serialization=False)");
+  const auto r = wsdiff_in(dir, {"import", "--from", pth.string(), "--out", "out.h5"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("legacy.pth"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("legacy non-zip format"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out.h5"));
 }
 
 }  // namespace

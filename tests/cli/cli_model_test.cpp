@@ -98,7 +98,7 @@ TEST(CliModel, CheckpointIsReadableWithH5py) {
 
 TEST(CliModel, ImportsAPytorchCheckpointWithWrapperPrefixes) {
   const std::string python = std::string(WSD_SOURCE_DIR) + "/.venv/bin/python";
-  ASSERT_TRUE(fs::exists(python)) << "the project venv (scripts/) provides torch for .pth import";
+  ASSERT_TRUE(fs::exists(python)) << "the project venv's torch writes the test's .pth file";
   const auto pth = temp("authors.pth").string();
   const std::string make_pth =
       "import h5py, torch; f = h5py.File('" + fixture() +
@@ -117,6 +117,16 @@ TEST(CliModel, ImportsAPytorchCheckpointWithWrapperPrefixes) {
                    "model.n_blocks=1", "--set", "model.dropout=0", "--set",
                    "model.image_channels=1", "--set", "model.score_sign=-1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The weights are the file's, as float32, under the keys without the wrapper prefix.
+  const h5::File source = h5::File::open_read(fixture());
+  const h5::File imported = h5::File::open_read(ckpt);
+  const auto keys = source.list("/state_dict");
+  EXPECT_EQ(imported.list("/model").size(), keys.size());
+  for (const auto& key : keys) {
+    EXPECT_TRUE(torch::equal(imported.read_tensor("/model/" + key),
+                             source.read_tensor("/state_dict/" + key).to(torch::kFloat32)))
+        << key;
+  }
   const auto out = temp("predict_pth.h5").string();
   r = wsdiff({"predict", "--checkpoint", ckpt, "--input", write_predict_input(), "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
