@@ -1,7 +1,11 @@
 # Third-party dependencies: LibTorch from the torch==2.11.0 Python wheel, Debian packages for
 # the rest. CMAKE_PREFIX_PATH must contain torch.utils.cmake_prefix_path (scripts/ set it).
 
-find_package(Torch 2.11 REQUIRED)
+if(WSD_WITH_CUDA)
+  find_package(Torch 2.11 REQUIRED)
+else()
+  include(wsd_torch_cpu)
+endif()
 find_package(yaml-cpp REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
