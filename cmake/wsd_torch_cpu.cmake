@@ -2,8 +2,11 @@
 # TorchConfig.cmake, which for the CUDA wheel on PyPI demands a CUDA toolkit (nvcc) even when
 # nothing CUDA is linked; a CPU machine has none. Defines what the build uses of torch: the
 # targets torch_cpu_library and c10, TORCH_INCLUDE_DIRS and TORCH_INSTALL_PREFIX.
+# Searched under CMAKE_PREFIX_PATH: torch.utils.cmake_prefix_path (scripts/common.sh) or a
+# site-packages folder (what scikit-build-core passes when it builds the Python package).
 find_file(WSD_CAFFE2_TARGETS Caffe2Targets.cmake HINTS ${CMAKE_PREFIX_PATH}
-          PATH_SUFFIXES Caffe2 share/cmake/Caffe2 NO_DEFAULT_PATH REQUIRED)
+          PATH_SUFFIXES Caffe2 share/cmake/Caffe2 torch/share/cmake/Caffe2 NO_DEFAULT_PATH
+          REQUIRED)
 get_filename_component(_wsd_caffe2_dir "${WSD_CAFFE2_TARGETS}" DIRECTORY)
 get_filename_component(TORCH_INSTALL_PREFIX "${_wsd_caffe2_dir}/../../.." ABSOLUTE)
 set(TORCH_INCLUDE_DIRS ${TORCH_INSTALL_PREFIX}/include
