@@ -33,6 +33,15 @@ nlohmann::ordered_json provenance_of(const std::string& json) {
                       : nlohmann::ordered_json::parse(json, nullptr, false);
 }
 
+// A prior's method on x_t at t, without autograd and without the GIL.
+template <torch::Tensor (Prior::*Method)(const torch::Tensor&, const torch::Tensor&)>
+torch::Tensor evaluate(LoadedPrior& p, const torch::Tensor& x_t, const py::object& t) {
+  const auto times = times_for(x_t, t);
+  py::gil_scoped_release release;
+  torch::NoGradGuard no_grad;
+  return ((*p.prior).*Method)(x_t.to(p.device), times.to(p.device));
+}
+
 // The model card facts of a checkpoint file, with its checksums verified.
 std::string card_of_checkpoint(const std::string& path) {
   const CheckpointSummary s = inspect_checkpoint(path);
@@ -139,24 +148,8 @@ void bind_prior(py::module_& m) {
   py::class_<LoadedPrior, std::shared_ptr<LoadedPrior>>(m, "Prior")
       .def(py::init<const std::string&, const std::string&, bool>(), py::arg("path"),
            py::arg("device") = "cpu", py::arg("use_ema") = true)
-      .def(
-          "whitened_score",
-          [](LoadedPrior& p, const torch::Tensor& x_t, const py::object& t) {
-            const auto times = times_for(x_t, t);
-            py::gil_scoped_release release;
-            torch::NoGradGuard no_grad;
-            return p.prior->whitened_score(x_t.to(p.device), times.to(p.device));
-          },
-          py::arg("x_t"), py::arg("t"))
-      .def(
-          "x0_estimate",
-          [](LoadedPrior& p, const torch::Tensor& x_t, const py::object& t) {
-            const auto times = times_for(x_t, t);
-            py::gil_scoped_release release;
-            torch::NoGradGuard no_grad;
-            return p.prior->x0_estimate(x_t.to(p.device), times.to(p.device));
-          },
-          py::arg("x_t"), py::arg("t"))
+      .def("whitened_score", evaluate<&Prior::whitened_score>, py::arg("x_t"), py::arg("t"))
+      .def("x0_estimate", evaluate<&Prior::x0_estimate>, py::arg("x_t"), py::arg("t"))
       .def("alpha", [](const LoadedPrior& p, double t) { return p.prior->schedule().alpha(t); })
       .def("sigma", [](const LoadedPrior& p, double t) { return p.prior->schedule().sigma(t); })
       .def("beta", [](const LoadedPrior& p, double t) { return p.prior->schedule().beta(t); })

@@ -37,6 +37,18 @@ class Callback {
   std::shared_ptr<py::object> f_;
 };
 
+// progress(done, total) after every batch of a solve.
+ProgressFn batch_progress(const py::object& progress) {
+  const Callback callback(progress);
+  if (!callback) return {};
+  return [callback](const std::string&, int64_t done, int64_t total) { callback(done, total); };
+}
+
+std::optional<LinearOperator> optional_operator(const std::shared_ptr<LinearOperatorImpl>& op) {
+  if (!op) return std::nullopt;
+  return LinearOperator(op);
+}
+
 py::object optional_tensor(const torch::Tensor& t) {
   return t.defined() ? py::cast(t) : py::none();
 }
@@ -157,15 +169,8 @@ void bind_solve(py::module_& m) {
       "solve",
       [](LoadedPrior& p, const MeasurementSet& set, const Config& config,
          const std::shared_ptr<LinearOperatorImpl>& op, const py::object& progress) {
-        const Callback callback(progress);
-        ProgressFn on_batch;
-        if (callback) {
-          on_batch = [callback](const std::string&, int64_t done, int64_t total) {
-            callback(done, total);
-          };
-        }
-        std::optional<LinearOperator> given;
-        if (op) given = LinearOperator(op);
+        const ProgressFn on_batch = batch_progress(progress);
+        const auto given = optional_operator(op);
         py::gil_scoped_release release;
         Reconstructor reconstructor(config, p.device, on_batch);
         const Reconstruction r = reconstructor.run_prior(*p.prior, set, config.sampler, given);
@@ -185,15 +190,8 @@ void bind_solve(py::module_& m) {
           throw InputError("unknown method '" + method +
                            "': ws_prior, conventional_prior, gaussian_prior, wiener or tikhonov");
         }
-        const Callback callback(progress);
-        ProgressFn on_batch;
-        if (callback) {
-          on_batch = [callback](const std::string&, int64_t done, int64_t total) {
-            callback(done, total);
-          };
-        }
-        std::optional<LinearOperator> given;
-        if (op) given = LinearOperator(op);
+        const ProgressFn on_batch = batch_progress(progress);
+        const auto given = optional_operator(op);
         py::gil_scoped_release release;
         Reconstructor reconstructor(config, device_of(device), on_batch);
         const Reconstruction r = reconstructor.run(*kind, set, config.sampler, given);
