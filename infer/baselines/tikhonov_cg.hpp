@@ -14,6 +14,9 @@ namespace wsd {
 // conditioned, preconditioned by its shift-invariant approximation (CgGaussianPosterior). Every
 // image runs its own CG (per-image step sizes) for a fixed number of iterations, so the loop never
 // synchronises with the device. Runs in float64; returns y's dtype.
+// A residual above this after the iterations is warned about: the result is then not the
+// posterior mean.
+inline constexpr double kTikhonovTolerance = 1e-6;
 torch::Tensor tikhonov_cg(LinearOperatorImpl& op, const torch::Tensor& y,
                           const GaussianMeasurementModel& model, int64_t iterations = 300);
 

@@ -51,6 +51,9 @@ CgResult conjugate_gradients(const TensorMap& apply, const torch::Tensor& b,
     p = w + (rw_next / rw.clamp_min(1e-300)) * p;
     rw = rw_next;
   }
+  // Without a tolerance the residual is looked at once, after the loop, and recomputed: on an
+  // ill-conditioned system the recursively updated one drifts to zero while b - H z does not.
+  if (!check) result.relative_residual = worst_relative(b - apply(result.z), b_norm);
   return result;
 }
 

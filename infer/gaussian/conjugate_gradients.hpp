@@ -25,8 +25,8 @@ struct CgOptions {
 struct CgResult {
   torch::Tensor z;
   int64_t iterations = 0;
-  // max over images of ||b - H z|| / ||b|| (of the recursively updated residual); -1 when the
-  // tolerance is 0 and nobody asked.
+  // max over images of ||b - H z|| / ||b||: of the recursively updated residual with a
+  // tolerance; with tolerance 0, of b - H z itself, computed once after the last iteration.
   double relative_residual = -1.0;
 };
 
