@@ -25,8 +25,9 @@ Network evaluations per image = steps + 1 (the final Tweedie step), twice the st
 
 Writes nfe_sweep.json, nfe_sweep.png and nfe_sweep_ssim.png (one panel per task, PSNR and
 SSIM) into --out. Points of an existing
-nfe_sweep.json with the same images and prior files (sha256) stay in it, so a run may add tasks,
-methods or step counts. A driver from outside the product (needs h5py and matplotlib in the
+nfe_sweep.json with the same images and prior weights (weights_sha256: the network tensors, so a
+re-export that changes only a prior's default sampler or card keeps them) stay in it, so a run
+may add tasks, methods or step counts. A driver from outside the product (needs h5py and matplotlib in the
 project's .venv). Solves are cached in --work by task, prior, method and steps: give a fresh
 --work when the priors change.
 """
@@ -103,6 +104,20 @@ def solve_chosen_weight(task, prior, method, steps, work, images, grid, tag=""):
             "seconds_per_image": row["seconds_per_image"], "lambda": row["lambda"],
             "validation": {t["lambda"]: t.get("psnr") for t in
                            row.get("lambda_validation", {}).get("trials", [])}}
+
+
+def weights_sha256(path):
+    """sha256 over a checkpoint's network tensors (name and bytes, in name order): what the
+    points depend on, unlike the file's hash, which an export of new metadata changes."""
+    import h5py
+    digest = hashlib.sha256()
+    with h5py.File(path) as f:
+        names = []
+        f["model"].visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        for name in sorted(names):
+            digest.update(name.encode())
+            digest.update(f["model"][name][...].tobytes())
+    return digest.hexdigest()
 
 
 def prior_tag(prior):
@@ -254,13 +269,17 @@ def main():
                            "other": "lambda from the grid, chosen on validation images",
                            "reference": f"Algorithm 1: euler + ws, {args.reference_steps} steps, "
                                         "best lambda"},
-               "priors": {name: {"file": prior, "sha256": hashlib.sha256(
-                   (ROOT / prior).read_bytes()).hexdigest()} for name, prior in PRIORS.items()},
+               "priors": {name: {"file": prior,
+                                 "sha256": hashlib.sha256((ROOT / prior).read_bytes()).hexdigest(),
+                                 "weights_sha256": weights_sha256(ROOT / prior)}
+                          for name, prior in PRIORS.items()},
                "tasks": {}}
     previous = out_dir / "nfe_sweep.json"
     if previous.exists():
         old = json.loads(previous.read_text())
-        if (old.get("images"), old.get("priors")) == (args.images, results["priors"]):
+        weights = lambda priors: {n: p.get("weights_sha256") for n, p in priors.items()}
+        if (old.get("images") == args.images and
+                weights(old.get("priors", {})) == weights(results["priors"])):
             results["tasks"] = old["tasks"]
     for task in args.tasks.split(","):
         meas = work / f"{task}.h5"
