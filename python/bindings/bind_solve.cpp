@@ -17,7 +17,9 @@ namespace wsd::python {
 namespace {
 
 // A Python callable that C++ may copy and call without holding the GIL: copies share one
-// reference, taken and dropped under the GIL.
+// reference, taken and dropped under the GIL. Every call, with or without a callable, first lets
+// Python handle pending signals, so Ctrl-C ends a long solve at its next batch (or sampling step)
+// with KeyboardInterrupt instead of after the whole run.
 class Callback {
  public:
   explicit Callback(const py::object& f)
@@ -26,21 +28,20 @@ class Callback {
                            py::gil_scoped_acquire gil;
                            delete p;
                          })) {}
-  explicit operator bool() const { return f_ != nullptr; }
   template <class... Args>
   void operator()(Args... args) const {
     py::gil_scoped_acquire gil;
-    (*f_)(args...);
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (f_) (*f_)(args...);
   }
 
  private:
   std::shared_ptr<py::object> f_;
 };
 
-// progress(done, total) after every batch of a solve.
+// progress(done, total) after every batch of a solve (and a look at pending signals).
 ProgressFn batch_progress(const py::object& progress) {
   const Callback callback(progress);
-  if (!callback) return {};
   return [callback](const std::string&, int64_t done, int64_t total) { callback(done, total); };
 }
 
@@ -148,12 +149,10 @@ void bind_solve(py::module_& m) {
          const py::object& progress) {
         if (n < 1) throw InputError("n must be at least 1, got " + std::to_string(n));
         const Callback callback(progress);
-        SampleProgress on_step;
-        if (callback) {
-          on_step = [callback](int64_t batch, int64_t batches, int64_t step, int64_t steps) {
-            callback(batch, batches, step, steps);
-          };
-        }
+        const SampleProgress on_step = [callback](int64_t batch, int64_t batches, int64_t step,
+                                                  int64_t steps) {
+          callback(batch, batches, step, steps);
+        };
         const std::string setting = "unconditional sampling from '" + p.path + "', " +
                                     std::to_string(config.sampler.steps) + " " +
                                     std::string(enum_name(config.sampler.method)) + " steps";

@@ -1,7 +1,10 @@
 """Sampling and solving from Python: the CLI's numbers on the same inputs and seeds, operators
 written in Python against built-in ones and a dense closed form, callbacks and the GIL."""
 
+import os
+import signal
 import threading
+import time
 
 import h5py
 import pytest
@@ -73,6 +76,23 @@ def test_progress_reaches_python_and_the_gil_is_free_while_cpp_works(ws_prior):
     # Python ran in the other thread while the C++ solve worked: the counter advanced between
     # the batches (it could not, had the solve held the GIL).
     assert calls[1][2] > calls[0][2]
+
+
+def test_ctrl_c_ends_a_long_solve_at_its_next_batch(ws_prior):
+    m = wsdiff.simulate(DEBLUR, n=8)
+    settings = {"steps": 20, "batch_size": 1}
+    start = time.perf_counter()
+    wsdiff.solve(ws_prior, wsdiff.measurements(m.y[:1], config=m.config), sampler=settings)
+    one = time.perf_counter() - start  # one batch
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        wsdiff.solve(ws_prior, m, sampler=settings)  # no progress callback
+    elapsed = time.perf_counter() - start
+    timer.join()
+    # Eight batches would take about 8 x one; the interrupt lands within the batch it came in.
+    assert elapsed < 0.2 + 3 * one, (elapsed, one)
 
 
 def _mask_of(op, shape):
