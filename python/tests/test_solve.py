@@ -211,3 +211,12 @@ def test_tikhonov_says_when_its_solve_is_not_the_posterior_mean(ws_prior, capfd,
     assert warned != converges
     if converges:
         assert float(r.psnr.mean()) > float(wsdiff.psnr(y, truth).mean()) + 3
+
+
+def test_results_print_as_a_summary(ws_prior):
+    m = wsdiff.simulate(DEBLUR, n=2)
+    assert repr(m) == ("Measurements(2 x [1, 32, 32], operator gaussian_blur, noise grf at 0.1, "
+                       "truth given)")
+    r = wsdiff.solve(ws_prior, m, sampler={"steps": 4})
+    assert repr(r).startswith("Reconstruction(ws_prior, x_hat [2, 1, 32, 32], lambda 1.0, 4 steps")
+    assert f"PSNR {float(r.psnr.mean()):.2f} dB" in repr(r)

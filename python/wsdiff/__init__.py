@@ -208,6 +208,12 @@ class Measurements:
         """Writes the measurement file ``wsdiff solve --measurements`` reads."""
         self._native.write(str(path))
 
+    def __repr__(self):
+        task = self.task
+        return (f"Measurements({len(self)} x {list(self.y.shape[1:])}, operator "
+                f"{task['operator']}, noise {task['noise']['family']} at {task['noise_level']}, "
+                f"truth {'given' if self.x_true is not None else 'unknown'})")
+
 
 def measurements(y, task=None, config=None, x_true=None, seeds=None):
     """Your own measurements: y [N, C', H', W'] in the units of images in [-1, 1] and the task
@@ -265,6 +271,11 @@ class Reconstruction(dict):
     SSIM when the measurements carry their truth. Keys are also attributes."""
 
     __getattr__ = dict.__getitem__
+
+    def __repr__(self):
+        quality = (f", PSNR {float(self['psnr'].mean()):.2f} dB" if "psnr" in self else "")
+        return (f"Reconstruction({self['method']}, x_hat {list(self['x_hat'].shape)}, lambda "
+                f"{self['lambda']}, {self['steps']} steps, {self['seconds']:.2f} s{quality})")
 
 
 def _reconstruction(result, truth):
