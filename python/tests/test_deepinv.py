@@ -79,3 +79,21 @@ def test_the_conventional_prior_denoises_for_deepinv(conventional_prior, tmp_pat
 def test_a_structured_noise_prior_is_no_white_noise_denoiser(ws_prior):
     with pytest.raises(ValueError, match="white noise"):
         wsdinv.Denoiser(ws_prior)
+
+
+def test_deepinv_diffpir_runs_on_the_conventional_prior(conventional_prior):
+    # deepinv's own diffusion solver, with wsdiff's prior as its denoiser, deblurs.
+    m = wsdiff.simulate("experiments/deblur_white.yaml", n=4)
+    x = (m.x_true + 1) / 2
+    g = torch.exp(-torch.arange(-5, 6.0) ** 2 / (2 * 1.5**2))
+    kernel = (g[:, None] * g[None, :] / (g.sum() ** 2)).view(1, 1, 11, 11)
+    noise = dinv.physics.GaussianNoise(sigma=0.025, rng=torch.Generator().manual_seed(0))
+    physics = dinv.physics.Blur(filter=kernel, padding="circular", noise_model=noise)
+    y = physics(x)
+    torch.manual_seed(0)
+    model = dinv.sampling.DiffPIR(wsdinv.Denoiser(conventional_prior),
+                                  dinv.optim.data_fidelity.L2(), sigma=0.025, max_iter=100)
+    metric = dinv.metric.PSNR()
+    before = float(metric(y.clamp(0, 1), x).mean())
+    after = float(metric(model(y, physics).clamp(0, 1), x).mean())
+    assert after > before + 3, (before, after)
