@@ -10,8 +10,15 @@ cd "$WSD_ROOT"
 wsd_setup
 wsd_build build -DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON -DWSD_WITH_PYTHON=ON \
   -DPython_EXECUTABLE="$WSD_VENV/bin/python"
-# WSD_SKIP_CUDA_BUILD=1 (the CPU container image) leaves the CUDA compile check to GPU images.
-[ -n "${WSD_SKIP_CUDA_BUILD:-}" ] || wsd_build build-cuda -DWSD_WITH_CUDA=ON -DWSD_WITH_GLOO=ON
+# The CUDA compile check needs a CUDA toolkit (nvcc); WSD_SKIP_CUDA_BUILD=1 (the CPU container
+# image) leaves it to GPU images.
+if [ -n "${WSD_SKIP_CUDA_BUILD:-}" ]; then
+  wsd_log "WSD_SKIP_CUDA_BUILD: no CUDA compile check"
+elif ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  wsd_log "no CUDA toolkit (nvcc): no CUDA compile check on this machine"
+else
+  wsd_build build-cuda -DWSD_WITH_CUDA=ON -DWSD_WITH_GLOO=ON
+fi
 wsd_install_python_package
 wsd_log "running tests"
 # One thread per test: the tests run in parallel and torch threads would only contend.
