@@ -67,6 +67,11 @@ wsd_torch_prefix() {
   "$WSD_VENV/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null
 }
 
+# The CPU build folder `build`, configured alike by whichever script runs first: Gloo, and the
+# Python extension module (which makes the libraries position-independent).
+WSD_CPU_BUILD_ARGS=(-DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON -DWSD_WITH_PYTHON=ON
+                    "-DPython_EXECUTABLE=$WSD_VENV/bin/python")
+
 # wsd_build BUILD_DIR [extra cmake args...]: configure once, then build incrementally; with
 # WSD_BUILD_TARGET set (e.g. wsdiff), only that target and what it needs.
 wsd_build() {

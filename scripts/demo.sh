@@ -22,7 +22,7 @@ case "${1:-}" in
 esac
 
 wsd_setup
-WSD_BUILD_TARGET=wsdiff wsd_build build -DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON
+WSD_BUILD_TARGET=wsdiff wsd_build build "${WSD_CPU_BUILD_ARGS[@]}"
 wsdiff=./build/cli/wsdiff
 out="${WSD_DEMO_OUT:-runs/demo}"
 mkdir -p "$out"

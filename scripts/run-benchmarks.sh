@@ -20,7 +20,7 @@ for prior in "$ws" "$conventional"; do
 done
 
 wsd_setup
-WSD_BUILD_TARGET=wsdiff wsd_build build -DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON
+WSD_BUILD_TARGET=wsdiff wsd_build build "${WSD_CPU_BUILD_ARGS[@]}"
 mkdir -p experiments/results
 for task in "${tasks[@]}"; do
   config="experiments/$task.yaml"

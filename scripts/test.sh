@@ -8,8 +8,7 @@ source "$(dirname "$0")/common.sh"
 cd "$WSD_ROOT"
 
 wsd_setup
-wsd_build build -DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON -DWSD_WITH_PYTHON=ON \
-  -DPython_EXECUTABLE="$WSD_VENV/bin/python"
+wsd_build build "${WSD_CPU_BUILD_ARGS[@]}"
 # The CUDA compile check needs a CUDA toolkit (nvcc); WSD_SKIP_CUDA_BUILD=1 (the CPU container
 # image) leaves it to GPU images.
 if [ -n "${WSD_SKIP_CUDA_BUILD:-}" ]; then

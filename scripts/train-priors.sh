@@ -48,7 +48,7 @@ runs="${WSD_PRIORS_RUNS:-runs/priors}"
 wsdiff=./build/cli/wsdiff
 
 wsd_setup
-WSD_BUILD_TARGET=wsdiff wsd_build build -DWSD_WITH_CUDA=OFF -DWSD_WITH_GLOO=ON
+WSD_BUILD_TARGET=wsdiff wsd_build build "${WSD_CPU_BUILD_ARGS[@]}"
 
 case "$action" in
   carry)
