@@ -104,7 +104,6 @@ LoadedPrior::LoadedPrior(const std::string& path, const std::string& device_name
     card_json = card_of_safetensors(path, checkpoint);
   } else {
     checkpoint = load_checkpoint(path);
-    card_json = card_of_checkpoint(path);
   }
   config = parse_config(checkpoint.config_yaml, path + " (embedded config)");
   torch::NoGradGuard no_grad;
@@ -164,7 +163,10 @@ void bind_prior(py::module_& m) {
       .def_readonly("path", &LoadedPrior::path)
       .def_readonly("config", &LoadedPrior::config)
       .def_property_readonly("device", [](const LoadedPrior& p) { return p.device.str(); })
-      .def_readonly("card_json", &LoadedPrior::card_json);
+      // A checkpoint's card reads the file again (inspect_checkpoint): only when asked for.
+      .def_property_readonly("card_json", [](const LoadedPrior& p) {
+        return p.card_json.empty() ? card_of_checkpoint(p.path) : p.card_json;
+      });
 }
 
 }  // namespace wsd::python

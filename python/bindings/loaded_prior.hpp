@@ -22,7 +22,7 @@ struct LoadedPrior {
   std::string path;
   torch::Device device;
   Config config;
-  std::string card_json;
+  std::string card_json;  // a safetensors prior's, from its metadata; empty for a checkpoint
   std::unique_ptr<Prior> prior;
 };
 

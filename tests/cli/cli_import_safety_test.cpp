@@ -1,7 +1,6 @@
 // `wsdiff import` reads files from strangers: a file name is never shell text, a pickle is never
 // trusted to run code, and a .pth is read in-process: no Python, no temporaries to redirect.
 #include <gtest/gtest.h>
-#include <wsd_source_dir.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -9,6 +8,7 @@
 
 #include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/venv_python.hpp"
 #include "tests/support/test_data.hpp"
 
 namespace wsd {
@@ -18,12 +18,8 @@ namespace fs = std::filesystem;
 
 using test::fresh_dir;
 
-std::string python() { return std::string(WSD_SOURCE_DIR) + "/.venv/bin/python"; }
-
 void run_python(const std::string& code) {
-  test::ProcessSpec spec;
-  spec.argv = {python(), "-c", code};
-  const auto r = test::run_process(spec);
+  const auto r = test::run_venv_python(code);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -54,15 +50,7 @@ TEST(CliImportSafety, APickleThatWouldRunCodeIsRefusedUnread) {
   const fs::path dir = fresh_dir("import_pickle");
   const fs::path marker = dir / "code_ran";
   const fs::path pth = dir / "crafted.pth";
-  run_python(
-      "import torch\n"
-      "class Payload:\n"
-      "    def __reduce__(self):\n"
-      "        return (open, ('''" +
-      marker.string() +
-      "''', 'w'))\n"
-      "torch.save({'model_state_dict': {'w': torch.zeros(2)}, 'extra': Payload()}, '''" +
-      pth.string() + "''')\n");
+  run_python(test::crafted_pickle_code(pth, marker));
   ASSERT_FALSE(fs::exists(marker));
   const auto r = wsdiff_in(dir, {"import", "--from", pth.string(), "--out", "out.h5"});
   EXPECT_FALSE(fs::exists(marker)) << r.err;

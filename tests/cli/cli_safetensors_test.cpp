@@ -14,6 +14,7 @@
 #include "core/io/h5_file.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/venv_python.hpp"
 #include "tests/support/test_data.hpp"
 
 namespace wsd {
@@ -22,12 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string shipped_prior() { return std::string(WSD_SOURCE_DIR) + "/models/fashion_mnist_ws.h5"; }
-
-test::ProcessResult python(const std::string& code) {
-  test::ProcessSpec spec;
-  spec.argv = {std::string(WSD_SOURCE_DIR) + "/.venv/bin/python", "-c", code};
-  return test::run_process(spec);
-}
 
 // The weights a prior samples with: what export writes.
 const StateDict& sampling_weights(const Checkpoint& c) { return c.ema.empty() ? c.model : c.ema; }
@@ -58,7 +53,7 @@ torch::Tensor predict(const std::string& checkpoint, const fs::path& dir) {
 TEST(CliSafetensors, ExportedPriorLoadsInPythonWithTheAuthorsKeysAndValues) {
   const fs::path dir = test::fresh_dir("safetensors_export");
   const std::string st = export_safetensors(dir);
-  const auto r = python(
+  const auto r = test::run_venv_python(
       "import json, h5py, numpy as np\n"
       "from safetensors import safe_open\n"
       "from safetensors.torch import load_file\n"
@@ -131,7 +126,7 @@ TEST(CliSafetensors, ExportThenImportGivesACheckpointThatPredictsTheSame) {
 TEST(CliSafetensors, ThirdPartyFileImportsLikeAPthStateDict) {
   const fs::path dir = test::fresh_dir("safetensors_third_party");
   const std::string st = (dir / "authors.safetensors").string();
-  const auto made = python(
+  const auto made = test::run_venv_python(
       "import h5py, torch\n"
       "from safetensors.torch import save_file\n"
       "f = h5py.File('''" +

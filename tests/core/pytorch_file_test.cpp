@@ -5,13 +5,12 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <wsd_source_dir.hpp>
 
 #include <filesystem>
 
 #include "core/util/errors.hpp"
 #include "tests/support/files.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/venv_python.hpp"
 
 namespace wsd {
 namespace {
@@ -19,9 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 void run_python(const std::string& code) {
-  test::ProcessSpec spec;
-  spec.argv = {std::string(WSD_SOURCE_DIR) + "/.venv/bin/python", "-c", code};
-  const auto r = test::run_process(spec);
+  const auto r = test::run_venv_python(code);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -107,15 +104,7 @@ TEST(PytorchFile, APickleNamingAnyOtherGlobalIsRefusedAndNothingRuns) {
   const fs::path dir = test::fresh_dir("pytorch_file_crafted");
   const fs::path marker = dir / "code_ran";
   const std::string pth = (dir / "crafted.pth").string();
-  run_python(
-      "import torch\n"
-      "class Payload:\n"
-      "    def __reduce__(self):\n"
-      "        return (open, ('''" +
-      marker.string() +
-      "''', 'w'))\n"
-      "torch.save({'model_state_dict': {'w': torch.zeros(2)}, 'extra': Payload()}, '''" +
-      pth + "''')\n");
+  run_python(test::crafted_pickle_code(pth, marker));
   const std::string message = error_of(pth);
   EXPECT_FALSE(fs::exists(marker));
   EXPECT_NE(message.find("'" + pth + "'"), std::string::npos) << message;
